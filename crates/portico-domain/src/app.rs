@@ -1,0 +1,546 @@
+//! Partner applications: what is registered, and the rules of its review and visibility.
+
+use crate::{
+    ApiCatalog, ApiSelection, AppId, CompanyId, DomainError, DomainResult, UserId, validate,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Who may see an app. Private: its own company only. Public: listed for every company, which
+/// may enable it. Global: enabled for every company unless a company disables it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    Private,
+    Public,
+    Global,
+}
+
+/// Where an app is in the operator's review. Visibility can leave Private only when approved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    /// Never submitted.
+    Draft,
+    Pending,
+    Approved,
+    Rejected,
+}
+
+/// The OAuth grants an app may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+    /// The resource owner password grant for users (`credtype=password`). Off unless listed.
+    Password,
+    /// Concur's company-level connection: `grant_type=password&credtype=authtoken` with a
+    /// company request token.
+    CompanyRequestToken,
+}
+
+macro_rules! str_enum {
+    ($ty:ty { $($variant:ident => $s:literal),* $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $s),* }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Self::$variant),)* _ => None }
+            }
+        }
+    };
+}
+str_enum!(Visibility { Private => "private", Public => "public", Global => "global" });
+str_enum!(ReviewStatus { Draft => "draft", Pending => "pending", Approved => "approved", Rejected => "rejected" });
+str_enum!(GrantType {
+    AuthorizationCode => "authorization_code",
+    RefreshToken => "refresh_token",
+    ClientCredentials => "client_credentials",
+    Password => "password",
+    CompanyRequestToken => "company_request_token",
+});
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub status: ReviewStatus,
+    /// Why staff rejected the app (or a note on approval).
+    pub reason: Option<String>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub reviewed_by: Option<UserId>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+}
+
+impl Review {
+    pub fn draft() -> Self {
+        Self {
+            status: ReviewStatus::Draft,
+            reason: None,
+            submitted_at: None,
+            reviewed_by: None,
+            reviewed_at: None,
+        }
+    }
+}
+
+/// What staff decide about an app under review.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReviewDecision {
+    Approve { reason: Option<String> },
+    Reject { reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerApp {
+    pub id: AppId,
+    pub company_id: CompanyId,
+    #[serde(flatten)]
+    pub spec: AppSpec,
+    pub visibility: Visibility,
+    pub review: Review,
+    /// Set by staff: a platform API that may introspect any app's tokens.
+    pub resource_server: bool,
+    pub secret_rotated_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The part of an app its owner edits, validated as a whole on register and on modify.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppSpec {
+    pub name: String,
+    pub description: String,
+    pub active: bool,
+    pub apis: Vec<ApiSelection>,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+}
+
+impl PartnerApp {
+    /// The Key: the OAuth `client_id`.
+    pub fn client_id(&self) -> String {
+        self.id.to_string()
+    }
+
+    /// Every scope the app registered: its APIs and their chosen sensitive data groups.
+    pub fn registered_scopes(&self) -> BTreeSet<String> {
+        ApiCatalog::scopes_of(&self.spec.apis)
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.spec.grant_types.contains(&grant)
+    }
+
+    /// Whether `company` may see the app at all (in its Enable Applications list).
+    pub fn is_available_to(&self, company: CompanyId) -> bool {
+        self.spec.active && (self.company_id == company || self.visibility != Visibility::Private)
+    }
+
+    /// The enablement that holds for `company`, given the company's own choice if it made one.
+    /// A global app counts as enabled unless the company disabled it.
+    pub fn is_enabled_for(&self, company: CompanyId, choice: Option<bool>) -> bool {
+        self.is_available_to(company)
+            && choice.unwrap_or(self.visibility == Visibility::Global)
+    }
+
+    /// Whether `redirect_uri` is one the app registered. Exact string match, except that a
+    /// loopback `http` URI matches on any port (RFC 8252 §7.3: native apps pick a free port).
+    pub fn matches_redirect_uri(&self, redirect_uri: &str) -> bool {
+        self.spec
+            .redirect_uris
+            .iter()
+            .any(|r| r == redirect_uri || loopback_equal(r, redirect_uri))
+    }
+
+    /// The owner submits the app for the operator's review.
+    pub fn submit_for_review(&self, now: DateTime<Utc>) -> DomainResult<Review> {
+        match self.review.status {
+            ReviewStatus::Draft | ReviewStatus::Rejected => Ok(Review {
+                status: ReviewStatus::Pending,
+                reason: None,
+                submitted_at: Some(now),
+                reviewed_by: None,
+                reviewed_at: None,
+            }),
+            ReviewStatus::Pending => Err(DomainError::conflict(
+                "review_pending",
+                "the application is already waiting for review",
+            )),
+            ReviewStatus::Approved => Err(DomainError::conflict(
+                "already_approved",
+                "the application is already approved",
+            )),
+        }
+    }
+
+    /// Staff approve or reject an app that is waiting for review.
+    pub fn decide_review(
+        &self,
+        decision: ReviewDecision,
+        reviewer: UserId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Review> {
+        if self.review.status != ReviewStatus::Pending {
+            return Err(DomainError::conflict(
+                "not_pending",
+                "only an application waiting for review can be approved or rejected",
+            ));
+        }
+        let (status, reason) = match decision {
+            ReviewDecision::Approve { reason } => (
+                ReviewStatus::Approved,
+                reason.map(|r| validate::long_text("reason", &r, 2000)).transpose()?,
+            ),
+            ReviewDecision::Reject { reason } => (
+                ReviewStatus::Rejected,
+                Some(validate::display_text("reason", &reason, 2000)?),
+            ),
+        };
+        Ok(Review {
+            status,
+            reason: reason.filter(|r| !r.is_empty()),
+            submitted_at: self.review.submitted_at,
+            reviewed_by: Some(reviewer),
+            reviewed_at: Some(now),
+        })
+    }
+
+    /// Staff change visibility; only an approved app leaves Private.
+    pub fn check_visibility_change(&self, to: Visibility) -> DomainResult<()> {
+        if to != Visibility::Private && self.review.status != ReviewStatus::Approved {
+            return Err(DomainError::conflict(
+                "not_approved",
+                "only an approved application can be made public or global",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn loopback_equal(registered: &str, presented: &str) -> bool {
+    let (Ok(a), Ok(b)) = (url::Url::parse(registered), url::Url::parse(presented)) else {
+        return false;
+    };
+    a.scheme() == "http"
+        && is_loopback(&a)
+        && b.scheme() == "http"
+        && a.host() == b.host()
+        && a.path() == b.path()
+        && a.query() == b.query()
+        && b.fragment().is_none()
+}
+
+fn is_loopback(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
+/// A request to register a partner app.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppRegistration {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default)]
+    pub apis: Vec<ApiSelection>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Defaults to authorization_code + refresh_token.
+    pub grant_types: Option<Vec<GrantType>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl AppRegistration {
+    pub fn validate(self, catalog: &ApiCatalog) -> DomainResult<AppSpec> {
+        AppSpec {
+            name: self.name,
+            description: self.description,
+            active: self.active,
+            apis: self.apis,
+            redirect_uris: self.redirect_uris,
+            grant_types: self
+                .grant_types
+                .unwrap_or_else(|| vec![GrantType::AuthorizationCode, GrantType::RefreshToken]),
+        }
+        .validate(catalog)
+    }
+}
+
+/// A Modify: only the fields present change; the result is validated as a whole.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub active: Option<bool>,
+    pub apis: Option<Vec<ApiSelection>>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub grant_types: Option<Vec<GrantType>>,
+}
+
+impl AppChanges {
+    pub fn apply(self, current: &AppSpec, catalog: &ApiCatalog) -> DomainResult<AppSpec> {
+        AppSpec {
+            name: self.name.unwrap_or_else(|| current.name.clone()),
+            description: self
+                .description
+                .unwrap_or_else(|| current.description.clone()),
+            active: self.active.unwrap_or(current.active),
+            apis: self.apis.unwrap_or_else(|| current.apis.clone()),
+            redirect_uris: self
+                .redirect_uris
+                .unwrap_or_else(|| current.redirect_uris.clone()),
+            grant_types: self
+                .grant_types
+                .unwrap_or_else(|| current.grant_types.clone()),
+        }
+        .validate(catalog)
+    }
+}
+
+const MAX_REDIRECT_URIS: usize = 10;
+
+impl AppSpec {
+    pub fn validate(self, catalog: &ApiCatalog) -> DomainResult<Self> {
+        let name = validate::display_text("name", &self.name, 100)?;
+        let description = validate::long_text("description", &self.description, 2000)?;
+        let apis = catalog.validate_selection(&self.apis)?;
+
+        if self.redirect_uris.len() > MAX_REDIRECT_URIS {
+            return Err(DomainError::invalid(
+                "redirect_uris",
+                format!("at most {MAX_REDIRECT_URIS} redirect URIs"),
+            ));
+        }
+        let mut redirect_uris: Vec<String> = Vec::with_capacity(self.redirect_uris.len());
+        for (i, uri) in self.redirect_uris.iter().enumerate() {
+            let uri = validate_redirect_uri(&format!("redirect_uris[{i}]"), uri)?;
+            if !redirect_uris.contains(&uri) {
+                redirect_uris.push(uri);
+            }
+        }
+
+        let grants: BTreeSet<GrantType> = self.grant_types.iter().copied().collect();
+        if grants.is_empty() {
+            return Err(DomainError::invalid(
+                "grant_types",
+                "choose at least one grant type",
+            ));
+        }
+        if grants.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+            return Err(DomainError::invalid(
+                "redirect_uris",
+                "the authorization_code grant needs at least one redirect URI",
+            ));
+        }
+        let issues_refresh = [
+            GrantType::AuthorizationCode,
+            GrantType::Password,
+            GrantType::CompanyRequestToken,
+        ];
+        if grants.contains(&GrantType::RefreshToken)
+            && !issues_refresh.iter().any(|g| grants.contains(g))
+        {
+            return Err(DomainError::invalid(
+                "grant_types",
+                "refresh_token needs a grant that issues refresh tokens \
+                 (authorization_code, password or company_request_token)",
+            ));
+        }
+        Ok(Self {
+            name,
+            description,
+            active: self.active,
+            apis,
+            redirect_uris,
+            grant_types: grants.into_iter().collect(),
+        })
+    }
+}
+
+/// Redirect URIs are absolute `https` URIs, or `http` on a loopback address (RFC 8252 §7.3),
+/// without fragment or user info (RFC 6749 §3.1.2).
+pub fn validate_redirect_uri(field: &str, uri: &str) -> DomainResult<String> {
+    let uri = uri.trim();
+    if uri.len() > 2000 {
+        return Err(DomainError::invalid(field, "must be at most 2000 characters"));
+    }
+    let parsed = url::Url::parse(uri)
+        .map_err(|e| DomainError::invalid(field, format!("is not an absolute URI ({e})")))?;
+    match parsed.scheme() {
+        "https" if parsed.host().is_some() => {}
+        "http" if is_loopback(&parsed) => {}
+        "http" => {
+            return Err(DomainError::invalid(
+                field,
+                "http is allowed only on a loopback address (127.0.0.1, [::1], localhost); use https",
+            ));
+        }
+        _ => return Err(DomainError::invalid(field, "must be an https URI")),
+    }
+    if parsed.fragment().is_some() {
+        return Err(DomainError::invalid(field, "must not contain a fragment"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(DomainError::invalid(field, "must not contain user information"));
+    }
+    Ok(uri.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> ApiCatalog {
+        ApiCatalog::parse("apis.toml", include_str!("../../../config/apis.toml")).unwrap()
+    }
+
+    fn registration() -> AppRegistration {
+        AppRegistration {
+            name: " Expense Sync ".into(),
+            description: "Syncs".into(),
+            active: true,
+            apis: vec![ApiSelection {
+                api: "expense.report.read".into(),
+                sensitive_data_groups: vec![],
+            }],
+            redirect_uris: vec!["https://app.example/cb".into()],
+            grant_types: None,
+        }
+    }
+
+    fn invalid_field(r: DomainResult<AppSpec>) -> String {
+        match r {
+            Err(DomainError::Invalid { field, .. }) => field,
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn registration_defaults_and_trims() {
+        let spec = registration().validate(&catalog()).unwrap();
+        assert_eq!(spec.name, "Expense Sync");
+        assert_eq!(
+            spec.grant_types,
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+        );
+    }
+
+    #[test]
+    fn redirect_uri_rules() {
+        for ok in [
+            "https://app.example/cb",
+            "http://127.0.0.1:8123/cb",
+            "http://[::1]/cb",
+            "http://localhost:3000/x?y=1",
+        ] {
+            assert!(validate_redirect_uri("r", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "/relative",
+            "http://app.example/cb",
+            "https://app.example/cb#frag",
+            "https://user:pw@app.example/cb",
+            "javascript:alert(1)",
+            "ftp://x.example/",
+        ] {
+            assert!(validate_redirect_uri("r", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn grant_rules() {
+        let mut r = registration();
+        r.redirect_uris.clear();
+        assert_eq!(invalid_field(r.validate(&catalog())), "redirect_uris");
+        let mut r = registration();
+        r.grant_types = Some(vec![GrantType::RefreshToken]);
+        assert_eq!(invalid_field(r.validate(&catalog())), "grant_types");
+        let mut r = registration();
+        r.grant_types = Some(vec![]);
+        assert_eq!(invalid_field(r.validate(&catalog())), "grant_types");
+        let mut r = registration();
+        r.name = "  ".into();
+        assert_eq!(invalid_field(r.validate(&catalog())), "name");
+    }
+
+    fn app(visibility: Visibility, active: bool) -> PartnerApp {
+        let now = Utc::now();
+        PartnerApp {
+            id: AppId::new(),
+            company_id: CompanyId::new(),
+            spec: AppSpec {
+                active,
+                ..registration().validate(&catalog()).unwrap()
+            },
+            visibility,
+            review: Review::draft(),
+            resource_server: false,
+            secret_rotated_at: now,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn availability_and_enablement() {
+        let other = CompanyId::new();
+        let private = app(Visibility::Private, true);
+        assert!(private.is_available_to(private.company_id));
+        assert!(!private.is_available_to(other));
+        assert!(!private.is_enabled_for(other, Some(true)));
+        let public = app(Visibility::Public, true);
+        assert!(public.is_available_to(other));
+        assert!(!public.is_enabled_for(other, None));
+        assert!(public.is_enabled_for(other, Some(true)));
+        let global = app(Visibility::Global, true);
+        assert!(global.is_enabled_for(other, None));
+        assert!(!global.is_enabled_for(other, Some(false)));
+        let inactive = app(Visibility::Global, false);
+        assert!(!inactive.is_available_to(inactive.company_id));
+        assert!(!inactive.is_enabled_for(inactive.company_id, Some(true)));
+    }
+
+    #[test]
+    fn review_flow() {
+        let now = Utc::now();
+        let mut a = app(Visibility::Private, true);
+        assert!(a.check_visibility_change(Visibility::Public).is_err());
+        assert!(a.decide_review(ReviewDecision::Approve { reason: None }, UserId::new(), now).is_err());
+        a.review = a.submit_for_review(now).unwrap();
+        assert!(a.submit_for_review(now).is_err());
+        let rejected = a
+            .decide_review(ReviewDecision::Reject { reason: "asks for too much".into() }, UserId::new(), now)
+            .unwrap();
+        assert_eq!(rejected.reason.as_deref(), Some("asks for too much"));
+        a.review = a
+            .decide_review(ReviewDecision::Approve { reason: None }, UserId::new(), now)
+            .unwrap();
+        assert!(a.check_visibility_change(Visibility::Global).is_ok());
+    }
+
+    #[test]
+    fn loopback_redirects_match_on_any_port() {
+        let mut a = app(Visibility::Private, true);
+        a.spec.redirect_uris = vec!["http://127.0.0.1/cb".into(), "https://app.example/cb".into()];
+        assert!(a.matches_redirect_uri("http://127.0.0.1:53124/cb"));
+        assert!(!a.matches_redirect_uri("http://127.0.0.1:53124/other"));
+        assert!(a.matches_redirect_uri("https://app.example/cb"));
+        assert!(!a.matches_redirect_uri("https://app.example/cb/"));
+        assert!(!a.matches_redirect_uri("https://app.example:444/cb"));
+    }
+}

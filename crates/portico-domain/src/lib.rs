@@ -1,0 +1,32 @@
+//! Portico's domain: companies, users, partner apps, the API catalog, enablement, scope
+//! resolution and permissions, as plain types and rules with no I/O. Storage is described by
+//! the traits in [`repo`] and implemented elsewhere.
+
+mod app;
+mod audit;
+mod catalog;
+mod change;
+mod company;
+mod error;
+mod ids;
+mod permission;
+pub mod repo;
+mod scope;
+pub mod secret;
+mod user;
+mod validate;
+
+pub use app::{
+    AppChanges, AppRegistration, AppSpec, GrantType, PartnerApp, Review, ReviewDecision,
+    ReviewStatus, Visibility, validate_redirect_uri,
+};
+pub use audit::{AuditAction, AuditEntry, AuditEvent, AuditQuery};
+pub use catalog::{ApiCatalog, ApiSelection, CatalogError, SensitiveDataGroup, WebServiceApi};
+pub use change::Change;
+pub use company::{Company, CompanyChanges, Edition, NewCompany};
+pub use error::{DomainError, DomainResult};
+pub use ids::{AppId, CompanyId, UserId};
+pub use permission::Actor;
+pub use scope::{ScopeError, ScopeSet, narrow_scope, resolve_scope};
+pub use secret::{PlainSecret, TokenDigest};
+pub use user::{NewUser, Permissions, User, UserChanges, validate_password};

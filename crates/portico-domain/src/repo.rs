@@ -1,0 +1,123 @@
+//! The storage ports: what the services need from a store, in the domain's words. The sea-orm
+//! implementation lives in `portico-store`. Every method that changes something takes the
+//! audit event to write in the same transaction, and the store announces the [`crate::Change`].
+
+use crate::{
+    AppId, AuditEntry, AuditEvent, AuditQuery, Company, CompanyId, DomainResult, PartnerApp,
+    TokenDigest, User, UserId,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+#[async_trait]
+pub trait CompanyStore: Send + Sync {
+    async fn insert_company(&self, company: &Company, audit: &AuditEvent) -> DomainResult<()>;
+    async fn company(&self, id: CompanyId) -> DomainResult<Option<Company>>;
+    async fn companies(&self) -> DomainResult<Vec<Company>>;
+    async fn update_company(&self, company: &Company, audit: &AuditEvent) -> DomainResult<()>;
+    async fn count_companies(&self) -> DomainResult<u64>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Fails with `Conflict { code: "login_id_taken" }` when the login id is in use.
+    async fn insert_user(&self, user: &User, password_hash: &str, audit: &AuditEvent) -> DomainResult<()>;
+    async fn user(&self, id: UserId) -> DomainResult<Option<User>>;
+    /// The user with this (lower-cased) login id and their password hash.
+    async fn user_credentials(&self, login_id: &str) -> DomainResult<Option<(User, String)>>;
+    async fn users_of(&self, company: CompanyId) -> DomainResult<Vec<User>>;
+    async fn update_user(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+        audit: &AuditEvent,
+    ) -> DomainResult<()>;
+}
+
+/// The hashes an app's secret is checked against. After a New Secret with a grace period the
+/// previous hash stays valid until `previous_valid_until`.
+#[derive(Clone, Debug)]
+pub struct ClientSecrets {
+    pub current_hash: String,
+    pub previous_hash: Option<String>,
+    pub previous_valid_until: Option<DateTime<Utc>>,
+}
+
+/// A company's own choice to enable or disable an app.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Enablement {
+    pub company_id: CompanyId,
+    pub app_id: AppId,
+    pub enabled: bool,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Option<UserId>,
+}
+
+#[async_trait]
+pub trait AppStore: Send + Sync {
+    /// Stores a new app with its secret hash and the registering company's enablement.
+    /// Fails with `Conflict { code: "name_taken" }` if the company has an app of that name.
+    async fn insert_app(
+        &self,
+        app: &PartnerApp,
+        secret_hash: &str,
+        owner_enablement: &Enablement,
+        audit: &AuditEvent,
+    ) -> DomainResult<()>;
+    async fn app(&self, id: AppId) -> DomainResult<Option<PartnerApp>>;
+    async fn apps_of(&self, company: CompanyId) -> DomainResult<Vec<PartnerApp>>;
+    async fn apps_in_review(&self) -> DomainResult<Vec<PartnerApp>>;
+    async fn update_app(&self, app: &PartnerApp, audit: &AuditEvent) -> DomainResult<()>;
+    /// Replaces the app's secret hashes (a New Secret) and its `secret_rotated_at`.
+    async fn replace_secret(
+        &self,
+        app: &PartnerApp,
+        secrets: &ClientSecrets,
+        audit: &AuditEvent,
+    ) -> DomainResult<()>;
+    async fn client_secrets(&self, id: AppId) -> DomainResult<Option<ClientSecrets>>;
+    /// Active apps that are the company's own or public/global, with the company's choice.
+    async fn apps_available_to(
+        &self,
+        company: CompanyId,
+    ) -> DomainResult<Vec<(PartnerApp, Option<bool>)>>;
+}
+
+#[async_trait]
+pub trait EnablementStore: Send + Sync {
+    async fn enablement(&self, company: CompanyId, app: AppId) -> DomainResult<Option<bool>>;
+    async fn set_enablement(&self, enablement: &Enablement, audit: &AuditEvent) -> DomainResult<()>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn audit_entries(&self, query: &AuditQuery) -> DomainResult<Vec<AuditEntry>>;
+}
+
+/// A signed-in admin session; only the digest of its token is stored.
+#[derive(Clone, Debug)]
+pub struct AdminSession {
+    pub digest: TokenDigest,
+    pub user_id: UserId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn insert_session(&self, session: &AdminSession) -> DomainResult<()>;
+    async fn session(&self, digest: &TokenDigest) -> DomainResult<Option<AdminSession>>;
+    async fn delete_session(&self, digest: &TokenDigest) -> DomainResult<()>;
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> DomainResult<u64>;
+}
+
+/// Everything the registry services need, as one object.
+pub trait RegistryStore:
+    CompanyStore + UserStore + AppStore + EnablementStore + AuditStore + SessionStore
+{
+}
+
+impl<T> RegistryStore for T where
+    T: CompanyStore + UserStore + AppStore + EnablementStore + AuditStore + SessionStore
+{
+}

@@ -1,0 +1,120 @@
+//! Users: people who sign in, each belonging to one company.
+
+use crate::{CompanyId, DomainError, DomainResult, UserId, validate};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What a user may do. `staff` is the operator's own role (reviews apps, sets visibility); the
+/// other two are company permissions whose meaning depends on the company's edition (see
+/// [`crate::Actor::administers_web_services`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permissions {
+    #[serde(default)]
+    pub web_services_administrator: bool,
+    #[serde(default)]
+    pub can_administer: bool,
+    #[serde(default)]
+    pub staff: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub company_id: CompanyId,
+    /// Globally unique sign-in name, stored lower-cased.
+    pub login_id: String,
+    pub display_name: String,
+    pub enabled: bool,
+    pub permissions: Permissions,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A request to create a user. The password is optional: without one, the service generates a
+/// password and returns it once.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub login_id: String,
+    pub display_name: String,
+    pub password: Option<String>,
+    #[serde(default)]
+    pub permissions: Permissions,
+}
+
+impl NewUser {
+    pub fn validate(mut self) -> DomainResult<Self> {
+        self.login_id = validate_login_id(&self.login_id)?;
+        self.display_name = validate::display_text("display_name", &self.display_name, 200)?;
+        if let Some(pw) = &self.password {
+            validate_password(pw)?;
+        }
+        Ok(self)
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub enabled: Option<bool>,
+    pub permissions: Option<Permissions>,
+    pub password: Option<String>,
+}
+
+impl UserChanges {
+    /// Applies the non-secret changes; the password is handled by the caller (it is hashed).
+    pub fn apply(&self, user: &User) -> DomainResult<User> {
+        let mut next = user.clone();
+        if let Some(name) = &self.display_name {
+            next.display_name = validate::display_text("display_name", name, 200)?;
+        }
+        if let Some(enabled) = self.enabled {
+            next.enabled = enabled;
+        }
+        if let Some(p) = self.permissions {
+            next.permissions = p;
+        }
+        if let Some(pw) = &self.password {
+            validate_password(pw)?;
+        }
+        Ok(next)
+    }
+}
+
+/// Login ids look like e-mail addresses or plain names: 3–254 visible characters, no spaces.
+pub fn validate_login_id(login_id: &str) -> DomainResult<String> {
+    let v = login_id.trim().to_lowercase();
+    if v.len() < 3 || v.len() > 254 {
+        return Err(DomainError::invalid(
+            "login_id",
+            "must be 3 to 254 characters",
+        ));
+    }
+    if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(DomainError::invalid(
+            "login_id",
+            "must not contain spaces or control characters",
+        ));
+    }
+    Ok(v)
+}
+
+/// Passwords: at least 12 characters (NIST SP 800-63B favours length over composition rules),
+/// at most 1024 so hashing cost stays bounded.
+pub fn validate_password(password: &str) -> DomainResult<()> {
+    let n = password.chars().count();
+    if n < 12 {
+        return Err(DomainError::invalid(
+            "password",
+            "must be at least 12 characters",
+        ));
+    }
+    if n > 1024 {
+        return Err(DomainError::invalid(
+            "password",
+            "must be at most 1024 characters",
+        ));
+    }
+    Ok(())
+}
