@@ -1,1 +1,15 @@
+//! Portico's schema. Each migration is applied once, in order; applied versions are recorded
+//! in `seaql_migrations`. The same statements run on SQLite and PostgreSQL.
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_registry;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_registry::Migration)]
+    }
+}

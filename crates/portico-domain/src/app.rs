@@ -143,8 +143,7 @@ impl PartnerApp {
     /// The enablement that holds for `company`, given the company's own choice if it made one.
     /// A global app counts as enabled unless the company disabled it.
     pub fn is_enabled_for(&self, company: CompanyId, choice: Option<bool>) -> bool {
-        self.is_available_to(company)
-            && choice.unwrap_or(self.visibility == Visibility::Global)
+        self.is_available_to(company) && choice.unwrap_or(self.visibility == Visibility::Global)
     }
 
     /// Whether `redirect_uri` is one the app registered. Exact string match, except that a
@@ -193,7 +192,9 @@ impl PartnerApp {
         let (status, reason) = match decision {
             ReviewDecision::Approve { reason } => (
                 ReviewStatus::Approved,
-                reason.map(|r| validate::long_text("reason", &r, 2000)).transpose()?,
+                reason
+                    .map(|r| validate::long_text("reason", &r, 2000))
+                    .transpose()?,
             ),
             ReviewDecision::Reject { reason } => (
                 ReviewStatus::Rejected,
@@ -377,7 +378,10 @@ impl AppSpec {
 pub fn validate_redirect_uri(field: &str, uri: &str) -> DomainResult<String> {
     let uri = uri.trim();
     if uri.len() > 2000 {
-        return Err(DomainError::invalid(field, "must be at most 2000 characters"));
+        return Err(DomainError::invalid(
+            field,
+            "must be at most 2000 characters",
+        ));
     }
     let parsed = url::Url::parse(uri)
         .map_err(|e| DomainError::invalid(field, format!("is not an absolute URI ({e})")))?;
@@ -396,7 +400,10 @@ pub fn validate_redirect_uri(field: &str, uri: &str) -> DomainResult<String> {
         return Err(DomainError::invalid(field, "must not contain a fragment"));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(DomainError::invalid(field, "must not contain user information"));
+        return Err(DomainError::invalid(
+            field,
+            "must not contain user information",
+        ));
     }
     Ok(uri.to_owned())
 }
@@ -520,11 +527,20 @@ mod tests {
         let now = Utc::now();
         let mut a = app(Visibility::Private, true);
         assert!(a.check_visibility_change(Visibility::Public).is_err());
-        assert!(a.decide_review(ReviewDecision::Approve { reason: None }, UserId::new(), now).is_err());
+        assert!(
+            a.decide_review(ReviewDecision::Approve { reason: None }, UserId::new(), now)
+                .is_err()
+        );
         a.review = a.submit_for_review(now).unwrap();
         assert!(a.submit_for_review(now).is_err());
         let rejected = a
-            .decide_review(ReviewDecision::Reject { reason: "asks for too much".into() }, UserId::new(), now)
+            .decide_review(
+                ReviewDecision::Reject {
+                    reason: "asks for too much".into(),
+                },
+                UserId::new(),
+                now,
+            )
             .unwrap();
         assert_eq!(rejected.reason.as_deref(), Some("asks for too much"));
         a.review = a
@@ -536,7 +552,10 @@ mod tests {
     #[test]
     fn loopback_redirects_match_on_any_port() {
         let mut a = app(Visibility::Private, true);
-        a.spec.redirect_uris = vec!["http://127.0.0.1/cb".into(), "https://app.example/cb".into()];
+        a.spec.redirect_uris = vec![
+            "http://127.0.0.1/cb".into(),
+            "https://app.example/cb".into(),
+        ];
         assert!(a.matches_redirect_uri("http://127.0.0.1:53124/cb"));
         assert!(!a.matches_redirect_uri("http://127.0.0.1:53124/other"));
         assert!(a.matches_redirect_uri("https://app.example/cb"));

@@ -231,7 +231,10 @@ impl ApiCatalog {
     /// Checks an app's API selection: every API known and chosen once, every sensitive data
     /// group under the API it belongs to, every dependency chosen too (never added silently).
     /// Returns the selection normalized (groups de-duplicated and sorted).
-    pub fn validate_selection(&self, selection: &[ApiSelection]) -> DomainResult<Vec<ApiSelection>> {
+    pub fn validate_selection(
+        &self,
+        selection: &[ApiSelection],
+    ) -> DomainResult<Vec<ApiSelection>> {
         let mut chosen = BTreeSet::new();
         let mut out = Vec::with_capacity(selection.len());
         for (i, sel) in selection.iter().enumerate() {
@@ -285,7 +288,9 @@ impl ApiCatalog {
             let api = self.api(&sel.api).expect("checked above");
             for req in &api.requires {
                 if !chosen.contains(req.as_str()) {
-                    let needed = self.api(req).expect("catalog dependencies are checked at load");
+                    let needed = self
+                        .api(req)
+                        .expect("catalog dependencies are checked at load");
                     return Err(DomainError::invalid(
                         "apis",
                         format!(
@@ -365,8 +370,19 @@ code = "PASSV"
     fn the_shipped_catalog_parses() {
         let text = include_str!("../../../config/apis.toml");
         let c = ApiCatalog::parse("config/apis.toml", text).unwrap();
-        assert!(c.api("travel.profile.read").unwrap().sensitive_data_groups.len() >= 7);
-        assert!(c.api("quickexpense.writeonly").unwrap().requires.contains(&"expense.report.read".to_string()));
+        assert!(
+            c.api("travel.profile.read")
+                .unwrap()
+                .sensitive_data_groups
+                .len()
+                >= 7
+        );
+        assert!(
+            c.api("quickexpense.writeonly")
+                .unwrap()
+                .requires
+                .contains(&"expense.report.read".to_string())
+        );
     }
 
     #[test]
@@ -380,8 +396,12 @@ code = "PASSV"
         let dup = "[[api]]\nscope = \"a\"\ntitle = \"A\"\n[[api]]\nscope = \"a\"\ntitle = \"B\"\n";
         let e = ApiCatalog::parse("apis.toml", dup).unwrap_err();
         assert_eq!(e.line, 5);
-        assert!(e.to_string().starts_with("apis.toml:5: scope 'a' is listed twice"));
-        let e = ApiCatalog::parse("apis.toml", "[[api]]\nscope = \"A B\"\ntitle = \"x\"").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("apis.toml:5: scope 'a' is listed twice")
+        );
+        let e =
+            ApiCatalog::parse("apis.toml", "[[api]]\nscope = \"A B\"\ntitle = \"x\"").unwrap_err();
         assert_eq!(e.line, 2);
     }
 
@@ -392,12 +412,18 @@ code = "PASSV"
             .validate_selection(&[
                 sel("expense.report.read", &[]),
                 sel("quickexpense.writeonly", &[]),
-                sel("travel.profile.read", &["travel.profile.passport", "travel.profile.passport"]),
+                sel(
+                    "travel.profile.read",
+                    &["travel.profile.passport", "travel.profile.passport"],
+                ),
             ])
             .unwrap();
         assert_eq!(ok[2].sensitive_data_groups, vec!["travel.profile.passport"]);
 
-        let (field, msg) = field_of(c.validate_selection(&[sel("quickexpense.writeonly", &[])]).unwrap_err());
+        let (field, msg) = field_of(
+            c.validate_selection(&[sel("quickexpense.writeonly", &[])])
+                .unwrap_err(),
+        );
         assert_eq!(field, "apis");
         assert!(msg.contains("Expense Report"), "{msg}");
 
@@ -411,7 +437,10 @@ code = "PASSV"
         );
         assert_eq!(field, "apis[0].sensitive_data_groups");
 
-        let (field, msg) = field_of(c.validate_selection(&[sel("travel.profile.passport", &[])]).unwrap_err());
+        let (field, msg) = field_of(
+            c.validate_selection(&[sel("travel.profile.passport", &[])])
+                .unwrap_err(),
+        );
         assert_eq!(field, "apis[0].api");
         assert!(msg.contains("sensitive data group of Travel Profile"));
     }

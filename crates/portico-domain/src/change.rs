@@ -13,9 +13,14 @@ pub enum Change {
     App(AppId),
     Enablement(CompanyId, AppId),
     /// An access token (by `jti`) was revoked; `exp` bounds how long to remember it.
-    AccessTokenRevoked { jti: String, exp: i64 },
+    AccessTokenRevoked {
+        jti: String,
+        exp: i64,
+    },
     /// A grant (refresh-token family) was revoked, with all its tokens.
-    GrantRevoked { grant_id: String },
+    GrantRevoked {
+        grant_id: String,
+    },
     /// Signing keys changed (rotation).
     Keys,
 }
@@ -77,8 +82,13 @@ mod tests {
             Change::User(UserId::new()),
             Change::App(AppId::new()),
             Change::Enablement(CompanyId::new(), AppId::new()),
-            Change::AccessTokenRevoked { jti: "abc:def".into(), exp: 17 },
-            Change::GrantRevoked { grant_id: "g1".into() },
+            Change::AccessTokenRevoked {
+                jti: "abc:def".into(),
+                exp: 17,
+            },
+            Change::GrantRevoked {
+                grant_id: "g1".into(),
+            },
             Change::Keys,
         ] {
             assert_eq!(c.encode().parse::<Change>(), Ok(c));

@@ -40,7 +40,9 @@ impl Actor {
         if self.is_staff() {
             Ok(())
         } else {
-            Err(DomainError::forbidden("only the operator's staff may do this"))
+            Err(DomainError::forbidden(
+                "only the operator's staff may do this",
+            ))
         }
     }
 
@@ -138,7 +140,11 @@ mod tests {
             can_administer: true,
             ..Default::default()
         };
-        assert!(actor(Edition::Standard, true, ca).require_app_developer().is_ok());
+        assert!(
+            actor(Edition::Standard, true, ca)
+                .require_app_developer()
+                .is_ok()
+        );
         assert!(matches!(
             actor(Edition::Standard, false, ca).require_app_developer(),
             Err(DomainError::Forbidden(_))

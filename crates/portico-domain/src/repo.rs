@@ -21,7 +21,12 @@ pub trait CompanyStore: Send + Sync {
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Fails with `Conflict { code: "login_id_taken" }` when the login id is in use.
-    async fn insert_user(&self, user: &User, password_hash: &str, audit: &AuditEvent) -> DomainResult<()>;
+    async fn insert_user(
+        &self,
+        user: &User,
+        password_hash: &str,
+        audit: &AuditEvent,
+    ) -> DomainResult<()>;
     async fn user(&self, id: UserId) -> DomainResult<Option<User>>;
     /// The user with this (lower-cased) login id and their password hash.
     async fn user_credentials(&self, login_id: &str) -> DomainResult<Option<(User, String)>>;
@@ -86,7 +91,8 @@ pub trait AppStore: Send + Sync {
 #[async_trait]
 pub trait EnablementStore: Send + Sync {
     async fn enablement(&self, company: CompanyId, app: AppId) -> DomainResult<Option<bool>>;
-    async fn set_enablement(&self, enablement: &Enablement, audit: &AuditEvent) -> DomainResult<()>;
+    async fn set_enablement(&self, enablement: &Enablement, audit: &AuditEvent)
+    -> DomainResult<()>;
 }
 
 #[async_trait]

@@ -25,7 +25,10 @@ pub enum ScopeError {
 impl ScopeSet {
     /// Parses a space-delimited scope parameter. Scope tokens are `%x21 / %x23-5B / %x5D-7E`.
     pub fn parse(s: &str) -> Result<Self, ScopeError> {
-        let valid = |t: &str| t.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+        let valid = |t: &str| {
+            t.bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+        };
         let mut set = BTreeSet::new();
         for token in s.split(' ') {
             if token.is_empty() {
@@ -150,7 +153,10 @@ mod tests {
     #[test]
     fn nothing_requested_means_everything_registered() {
         let reg = set(&["expense.report.read", "travel.profile.read"]);
-        assert_eq!(resolve_scope(None, &reg, &catalog()).unwrap().to_string(), "expense.report.read travel.profile.read");
+        assert_eq!(
+            resolve_scope(None, &reg, &catalog()).unwrap().to_string(),
+            "expense.report.read travel.profile.read"
+        );
         assert_eq!(resolve_scope(Some(""), &reg, &catalog()).unwrap().0, reg);
     }
 
@@ -161,7 +167,10 @@ mod tests {
             resolve_scope(Some("expense.report.read user.read"), &reg, &catalog()),
             Err(ScopeError::NotRegistered("user.read".into()))
         );
-        assert_eq!(resolve_scope(Some("a\"b"), &reg, &catalog()), Err(ScopeError::Malformed));
+        assert_eq!(
+            resolve_scope(Some("a\"b"), &reg, &catalog()),
+            Err(ScopeError::Malformed)
+        );
     }
 
     #[test]
@@ -171,16 +180,37 @@ mod tests {
             resolve_scope(Some("travel.profile.passport"), &reg, &catalog()),
             Err(ScopeError::GroupWithoutApi { .. })
         ));
-        let granted = resolve_scope(Some("travel.profile.read  travel.profile.passport"), &reg, &catalog()).unwrap();
-        assert_eq!(granted.sensitive_data_groups(&catalog()), vec!["travel.profile.passport"]);
+        let granted = resolve_scope(
+            Some("travel.profile.read  travel.profile.passport"),
+            &reg,
+            &catalog(),
+        )
+        .unwrap();
+        assert_eq!(
+            granted.sensitive_data_groups(&catalog()),
+            vec!["travel.profile.passport"]
+        );
     }
 
     #[test]
     fn refresh_narrows_only() {
         let original = ScopeSet(set(&["a", "b"]));
         let reg = set(&["a", "b"]);
-        assert_eq!(narrow_scope(Some("a"), &original, &reg).unwrap().to_string(), "a");
-        assert_eq!(narrow_scope(Some("a c"), &original, &reg), Err(ScopeError::NotGranted("c".into())));
-        assert_eq!(narrow_scope(None, &original, &set(&["b"])).unwrap().to_string(), "b");
+        assert_eq!(
+            narrow_scope(Some("a"), &original, &reg)
+                .unwrap()
+                .to_string(),
+            "a"
+        );
+        assert_eq!(
+            narrow_scope(Some("a c"), &original, &reg),
+            Err(ScopeError::NotGranted("c".into()))
+        );
+        assert_eq!(
+            narrow_scope(None, &original, &set(&["b"]))
+                .unwrap()
+                .to_string(),
+            "b"
+        );
     }
 }

@@ -62,7 +62,9 @@ pub struct TokenDigest(pub String);
 
 impl TokenDigest {
     pub fn of(token: &str) -> Self {
-        Self(hex(digest::digest(&digest::SHA256, token.as_bytes()).as_ref()))
+        Self(hex(
+            digest::digest(&digest::SHA256, token.as_bytes()).as_ref()
+        ))
     }
 
     pub fn as_str(&self) -> &str {

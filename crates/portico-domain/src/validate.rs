@@ -32,7 +32,9 @@ pub fn long_text(field: &str, value: &str, max: usize) -> DomainResult<String> {
             format!("must be at most {max} characters"),
         ));
     }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err(DomainError::invalid(
             field,
             "must not contain control characters",

@@ -1,1 +1,45 @@
+//! Portico's HTTP surface. Each feature has a `router()`; handlers parse the request, call a
+//! service, and map errors in one place per wire format ([`error::ApiError`] for the admin API).
 
+pub mod admin;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+
+use axum::{Router, extract::DefaultBodyLimit, http::Request};
+use portico_registry::Registry;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Mark cookies `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub registry: Registry,
+    pub readiness: Arc<dyn health::Readiness>,
+    pub settings: Arc<HttpSettings>,
+}
+
+/// The whole application: every feature's router under one set of layers.
+pub fn app(state: AppState) -> Router {
+    let limit = state.settings.max_body_bytes;
+    Router::new()
+        .merge(health::router())
+        .nest("/admin/v1", admin::router())
+        .layer(DefaultBodyLimit::max(limit))
+        // Log method and path only: query strings can carry codes and states.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .with_state(state)
+}

@@ -1,1 +1,90 @@
+//! The registry's use cases, shared by the admin REST API, the admin console and the CLI:
+//! each takes the signed-in [`Actor`], checks what the actor may do with the domain's rules,
+//! validates with the domain's types, and stores through the domain's ports (with an audit
+//! record in the same transaction). Handlers call these and nothing else.
 
+mod apps;
+mod bootstrap;
+mod companies;
+mod enablements;
+pub mod passwords;
+mod sessions;
+mod users;
+
+pub use apps::RegisteredApp;
+pub use bootstrap::{BootstrapOutcome, Sandbox};
+pub use enablements::AvailableApp;
+pub use sessions::SignedIn;
+
+use portico_domain::{
+    Actor, ApiCatalog, AuditEntry, AuditQuery, CompanyId, DomainResult, repo::RegistryStore,
+};
+use std::sync::Arc;
+
+#[derive(Clone, Debug)]
+pub struct RegistrySettings {
+    /// How long an admin session lasts after sign-in.
+    pub session_ttl: chrono::Duration,
+    /// The longest grace a New Secret may give the old secret.
+    pub max_secret_grace: chrono::Duration,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        Self {
+            session_ttl: chrono::Duration::hours(8),
+            max_secret_grace: chrono::Duration::days(7),
+        }
+    }
+}
+
+/// The registry services; cheap to clone.
+#[derive(Clone)]
+pub struct Registry {
+    store: Arc<dyn RegistryStore>,
+    catalog: Arc<ApiCatalog>,
+    settings: RegistrySettings,
+}
+
+impl Registry {
+    pub fn new(
+        store: Arc<dyn RegistryStore>,
+        catalog: Arc<ApiCatalog>,
+        settings: RegistrySettings,
+    ) -> Self {
+        Self {
+            store,
+            catalog,
+            settings,
+        }
+    }
+
+    pub fn catalog(&self) -> &ApiCatalog {
+        &self.catalog
+    }
+
+    /// The audit log, newest first. Staff read any company's (or all); a company admin reads
+    /// only their own company's.
+    pub async fn audit_log(
+        &self,
+        actor: &Actor,
+        company: Option<CompanyId>,
+        before_id: Option<i64>,
+        limit: u64,
+    ) -> DomainResult<Vec<AuditEntry>> {
+        let company_id = if actor.is_staff() {
+            company
+        } else {
+            let own = company.unwrap_or(actor.company_id());
+            actor.require_company_admin(own)?;
+            Some(own)
+        };
+        self.store
+            .audit_entries(&AuditQuery {
+                company_id,
+                before_id,
+                limit: limit.clamp(1, 500),
+            })
+            .await
+    }
+}

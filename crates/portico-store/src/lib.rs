@@ -1,1 +1,173 @@
+//! Portico's storage: sea-orm over SQLite (the embedded default) or PostgreSQL (production),
+//! through one code path. [`Store`] implements the domain's storage ports; every write commits
+//! its audit row in the same transaction and announces what changed (see [`changes`]).
 
+pub mod changes;
+mod entity;
+mod registry;
+
+use changes::ChangeFeed;
+pub use changes::Notice;
+use portico_domain::{Change, DomainError};
+use portico_migration::MigratorTrait;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqlErr, Statement, TransactionTrait,
+};
+use std::time::Duration;
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    feed: ChangeFeed,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path`, `sqlite::memory:`, or `postgres://...`). A SQLite
+    /// file and its directory are created if missing; SQLite runs in WAL mode so readers do not
+    /// wait for the writer.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
+        let url = prepare_sqlite_url(url)?;
+        let mut opt = ConnectOptions::new(url);
+        opt.max_connections(max_connections.max(1))
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true)
+            });
+        let db = Database::connect(opt).await?;
+        Ok(Self {
+            db,
+            feed: ChangeFeed::new(),
+        })
+    }
+
+    /// Applies pending migrations; idempotent.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        portico_migration::Migrator::up(&self.db, None).await
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.db.ping().await
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.db.close().await
+    }
+
+    /// Notices of changes made by this node and, on PostgreSQL once
+    /// [`Store::listen_for_changes`] runs, by every other node.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Notice> {
+        self.feed.subscribe()
+    }
+
+    /// On PostgreSQL, relays other nodes' changes (LISTEN/NOTIFY) into [`Store::subscribe`].
+    /// On SQLite there is one node and nothing to listen to.
+    pub fn listen_for_changes(&self) -> Option<tokio::task::JoinHandle<()>> {
+        (self.backend() == DbBackend::Postgres).then(|| {
+            let pool = self.db.get_postgres_connection_pool().clone();
+            tokio::spawn(changes::relay_notifications(pool, self.feed.clone()))
+        })
+    }
+
+    /// Commits `txn` and announces `changes`: on PostgreSQL inside the transaction (NOTIFY is
+    /// delivered on commit, so other nodes never hear of a change that rolled back), and to this
+    /// node's subscribers right after the commit.
+    async fn commit(&self, txn: DatabaseTransaction, changes: &[Change]) -> Result<(), DbErr> {
+        if txn.get_database_backend() == DbBackend::Postgres {
+            for change in changes {
+                txn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [changes::CHANNEL.into(), change.encode().into()],
+                ))
+                .await?;
+            }
+        }
+        txn.commit().await?;
+        for change in changes {
+            self.feed.publish(change.clone());
+        }
+        Ok(())
+    }
+
+    async fn begin(&self) -> Result<DatabaseTransaction, DomainError> {
+        self.db.begin().await.map_err(storage)
+    }
+}
+
+/// `sqlite://data/portico.db` → the same with `?mode=rwc`, after creating `data/`.
+fn prepare_sqlite_url(url: &str) -> Result<String, DbErr> {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Ok(url.to_owned());
+    };
+    let path = rest.trim_start_matches("//");
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Ok(url.to_owned());
+    }
+    if let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            DbErr::Custom(format!(
+                "cannot create the directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    if query.contains("mode=") {
+        Ok(url.to_owned())
+    } else if query.is_empty() {
+        Ok(format!("{url}?mode=rwc"))
+    } else {
+        Ok(format!("{url}&mode=rwc"))
+    }
+}
+
+/// A database failure the caller cannot fix: logged by the layer that answers, never shown.
+pub(crate) fn storage(e: DbErr) -> DomainError {
+    DomainError::storage(e)
+}
+
+/// A unique-key violation becomes a conflict the caller can act on; anything else is storage.
+pub(crate) fn unique_or_storage(e: DbErr, code: &'static str, message: &str) -> DomainError {
+    match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => DomainError::conflict(code, message),
+        _ => storage(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode() {
+        let dir = std::env::temp_dir().join(format!("portico-url-{}", std::process::id()));
+        let url = format!("sqlite://{}/x.db", dir.display());
+        assert_eq!(prepare_sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
+        assert!(dir.is_dir());
+        assert_eq!(
+            prepare_sqlite_url("sqlite::memory:").unwrap(),
+            "sqlite::memory:"
+        );
+        assert_eq!(
+            prepare_sqlite_url("postgres://x/y").unwrap(),
+            "postgres://x/y"
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

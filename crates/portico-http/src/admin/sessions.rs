@@ -1,0 +1,84 @@
+//! Sign in, sign out, and who am I.
+
+use crate::{
+    AppState,
+    auth::{self, SignedIn},
+    error::ApiResult,
+    extract::JsonBody,
+};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+    response::IntoResponse,
+    routing::{get, post},
+};
+use portico_domain::Actor;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/session", post(sign_in).delete(sign_out))
+        .route("/me", get(me))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignInRequest {
+    login_id: String,
+    password: String,
+}
+
+/// The actor as the API shows it: who, which company, which permissions.
+pub(crate) fn actor_json(actor: &Actor) -> Value {
+    json!({
+        "user_id": actor.user_id,
+        "login_id": actor.login_id,
+        "company": actor.company,
+        "permissions": actor.permissions,
+        "is_admin": actor.is_admin(),
+    })
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<SignInRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let signed_in = state.registry.sign_in(&req.login_id, &req.password).await?;
+    let token = signed_in.token.expose();
+    let max_age = (signed_in.expires_at - chrono::Utc::now()).num_seconds();
+    let cookie = auth::session_cookie(token, max_age, state.settings.secure_cookies);
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({
+            "token": token,
+            "token_type": "Bearer",
+            "expires_at": signed_in.expires_at,
+            "csrf_token": auth::csrf_token(token),
+            "actor": actor_json(&signed_in.actor),
+        })),
+    ))
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    // Signing out with a cookie needs no CSRF check: the worst a forged request can do is sign
+    // the user out.
+    if let Some((token, _)) = auth::session_token(&headers) {
+        state.registry.sign_out(&token).await?;
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(
+            header::SET_COOKIE,
+            auth::clear_session_cookie(state.settings.secure_cookies),
+        )],
+    ))
+}
+
+async fn me(SignedIn(actor): SignedIn) -> Json<Value> {
+    Json(actor_json(&actor))
+}

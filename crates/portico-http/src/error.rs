@@ -1,0 +1,90 @@
+//! The admin API's one error type and its one mapping to HTTP. A client sees a stable code, a
+//! message, and the offending field; internals (storage errors) are logged, never sent.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use portico_domain::DomainError;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The body is not JSON, or not the JSON expected; `field` when one can be named.
+    #[error("{message}")]
+    BadRequest {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error, field) = match &self {
+            ApiError::Domain(e) => match e {
+                DomainError::Invalid { field, .. } => (
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    Some(field.as_str()),
+                ),
+                DomainError::Unauthenticated(_) => {
+                    (StatusCode::UNAUTHORIZED, "unauthenticated", None)
+                }
+                DomainError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
+                DomainError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", None),
+                DomainError::Conflict { code, .. } => (StatusCode::CONFLICT, *code, None),
+                DomainError::Storage(detail) => {
+                    tracing::error!(error = %detail, "storage failure");
+                    (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None)
+                }
+            },
+            ApiError::BadRequest { field, .. } => {
+                (StatusCode::BAD_REQUEST, "invalid_request", field.as_deref())
+            }
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                None,
+            ),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None),
+        };
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            "something went wrong on our side; the request can be retried".to_owned()
+        } else {
+            self.to_string()
+        };
+        let mut resp = (
+            status,
+            Json(Body {
+                error,
+                message,
+                field,
+            }),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"portico-admin\""),
+            );
+        }
+        resp
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

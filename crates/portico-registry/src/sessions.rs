@@ -1,0 +1,101 @@
+//! Signing in and out, and turning a session token back into the [`Actor`].
+
+use crate::{Registry, passwords};
+use chrono::{DateTime, Utc};
+use portico_domain::{
+    Actor, DomainError, DomainResult, PlainSecret, TokenDigest, User, repo::AdminSession, secret,
+};
+
+/// A new session: the token is given to the client once (cookie or bearer) and only its digest
+/// is stored.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub token: PlainSecret,
+    pub expires_at: DateTime<Utc>,
+    pub actor: Actor,
+}
+
+const WRONG_CREDENTIALS: &str = "wrong login id or password";
+
+impl Registry {
+    /// Checks a login id and password; the same answer (and about the same time) for an unknown
+    /// login id, a wrong password, or a disabled user or company.
+    pub async fn verify_credentials(&self, login_id: &str, password: &str) -> DomainResult<Actor> {
+        let login_id = login_id.trim().to_lowercase();
+        let found = self.store.user_credentials(&login_id).await?;
+        let phc = found
+            .as_ref()
+            .map_or_else(|| secret::decoy_hash().to_owned(), |(_, h)| h.clone());
+        let ok = passwords::verify(password.to_owned(), phc).await;
+        match found {
+            Some((user, _)) if ok => self
+                .actor_for(user)
+                .await?
+                .ok_or_else(|| DomainError::Unauthenticated(WRONG_CREDENTIALS.into())),
+            _ => Err(DomainError::Unauthenticated(WRONG_CREDENTIALS.into())),
+        }
+    }
+
+    pub async fn sign_in(&self, login_id: &str, password: &str) -> DomainResult<SignedIn> {
+        let actor = self.verify_credentials(login_id, password).await?;
+        let token = PlainSecret::generate();
+        let now = Utc::now();
+        let session = AdminSession {
+            digest: token.digest(),
+            user_id: actor.user_id,
+            created_at: now,
+            expires_at: now + self.settings.session_ttl,
+        };
+        self.store.insert_session(&session).await?;
+        tracing::info!(user = %actor.user_id, company = %actor.company_id(), "signed in");
+        Ok(SignedIn {
+            token,
+            expires_at: session.expires_at,
+            actor,
+        })
+    }
+
+    /// The actor behind a session token, if the session is live and the user and company are
+    /// still enabled.
+    pub async fn authenticate(&self, token: &str) -> DomainResult<Actor> {
+        let unauthenticated = || DomainError::Unauthenticated("sign in first".into());
+        let digest = TokenDigest::of(token);
+        let session = self
+            .store
+            .session(&digest)
+            .await?
+            .filter(|s| s.expires_at > Utc::now())
+            .ok_or_else(unauthenticated)?;
+        let user = self
+            .store
+            .user(session.user_id)
+            .await?
+            .ok_or_else(unauthenticated)?;
+        self.actor_for(user).await?.ok_or_else(unauthenticated)
+    }
+
+    pub async fn sign_out(&self, token: &str) -> DomainResult<()> {
+        self.store.delete_session(&TokenDigest::of(token)).await
+    }
+
+    /// Drops expired sessions; run now and then.
+    pub async fn purge_expired_sessions(&self) -> DomainResult<u64> {
+        self.store.delete_expired_sessions(Utc::now()).await
+    }
+
+    /// The actor for an enabled user of an enabled company.
+    async fn actor_for(&self, user: User) -> DomainResult<Option<Actor>> {
+        if !user.enabled {
+            return Ok(None);
+        }
+        let Some(company) = self.store.company(user.company_id).await? else {
+            return Ok(None);
+        };
+        Ok(company.enabled.then(|| Actor {
+            user_id: user.id,
+            login_id: user.login_id,
+            company,
+            permissions: user.permissions,
+        }))
+    }
+}

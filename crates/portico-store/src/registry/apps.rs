@@ -1,0 +1,278 @@
+use super::{corrupt, record};
+use crate::{
+    Store,
+    entity::{enablement, partner_app},
+    storage, unique_or_storage,
+};
+use async_trait::async_trait;
+use portico_domain::{
+    AppId, AppSpec, AuditEvent, Change, CompanyId, DomainResult, GrantType, PartnerApp, Review,
+    ReviewStatus, UserId, Visibility,
+    repo::{AppStore, ClientSecrets, Enablement, EnablementStore},
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, Condition, EntityTrait, QueryFilter,
+    QueryOrder, Set, sea_query::OnConflict,
+};
+use std::collections::HashMap;
+
+fn to_domain(m: partner_app::Model) -> DomainResult<PartnerApp> {
+    let grant_names: Vec<String> =
+        serde_json::from_str(&m.grant_types).map_err(|e| corrupt("grant types", e))?;
+    let grant_types = grant_names
+        .iter()
+        .map(|g| GrantType::parse(g).ok_or_else(|| corrupt("grant type", g)))
+        .collect::<DomainResult<_>>()?;
+    Ok(PartnerApp {
+        id: AppId(m.id),
+        company_id: CompanyId(m.company_id),
+        spec: AppSpec {
+            name: m.name,
+            description: m.description,
+            active: m.active,
+            apis: serde_json::from_str(&m.apis).map_err(|e| corrupt("apis", e))?,
+            redirect_uris: serde_json::from_str(&m.redirect_uris)
+                .map_err(|e| corrupt("redirect uris", e))?,
+            grant_types,
+        },
+        visibility: Visibility::parse(&m.visibility)
+            .ok_or_else(|| corrupt("visibility", &m.visibility))?,
+        review: Review {
+            status: ReviewStatus::parse(&m.review_status)
+                .ok_or_else(|| corrupt("review status", &m.review_status))?,
+            reason: m.review_reason,
+            submitted_at: m.submitted_at,
+            reviewed_by: m.reviewed_by.map(UserId),
+            reviewed_at: m.reviewed_at,
+        },
+        resource_server: m.resource_server,
+        secret_rotated_at: m.secret_rotated_at,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+/// Every column but the secrets and `created_at`, which only their own operations set.
+fn to_active(a: &PartnerApp) -> partner_app::ActiveModel {
+    partner_app::ActiveModel {
+        id: Set(a.id.0),
+        company_id: Set(a.company_id.0),
+        name: Set(a.spec.name.clone()),
+        description: Set(a.spec.description.clone()),
+        active: Set(a.spec.active),
+        visibility: Set(a.visibility.as_str().to_owned()),
+        review_status: Set(a.review.status.as_str().to_owned()),
+        review_reason: Set(a.review.reason.clone()),
+        submitted_at: Set(a.review.submitted_at),
+        reviewed_by: Set(a.review.reviewed_by.map(|u| u.0)),
+        reviewed_at: Set(a.review.reviewed_at),
+        apis: Set(json(&a.spec.apis)),
+        redirect_uris: Set(json(&a.spec.redirect_uris)),
+        grant_types: Set(json(
+            &a.spec
+                .grant_types
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>(),
+        )),
+        resource_server: Set(a.resource_server),
+        secret_hash: NotSet,
+        previous_secret_hash: NotSet,
+        previous_secret_valid_until: NotSet,
+        secret_rotated_at: Set(a.secret_rotated_at),
+        created_at: NotSet,
+        updated_at: Set(a.updated_at),
+    }
+}
+
+/// The app's list columns are plain data and cannot fail to serialize.
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serializes")
+}
+
+fn enablement_model(e: &Enablement) -> enablement::ActiveModel {
+    enablement::ActiveModel {
+        company_id: Set(e.company_id.0),
+        app_id: Set(e.app_id.0),
+        enabled: Set(e.enabled),
+        updated_at: Set(e.updated_at),
+        updated_by: Set(e.updated_by.map(|u| u.0)),
+    }
+}
+
+#[async_trait]
+impl AppStore for Store {
+    async fn insert_app(
+        &self,
+        app: &PartnerApp,
+        secret_hash: &str,
+        owner_enablement: &Enablement,
+        audit: &AuditEvent,
+    ) -> DomainResult<()> {
+        let txn = self.begin().await?;
+        let mut am = to_active(app);
+        am.secret_hash = Set(secret_hash.to_owned());
+        am.previous_secret_hash = Set(None);
+        am.previous_secret_valid_until = Set(None);
+        am.created_at = Set(app.created_at);
+        partner_app::Entity::insert(am)
+            .exec(&txn)
+            .await
+            .map_err(|e| {
+                unique_or_storage(
+                    e,
+                    "name_taken",
+                    "the company already has an application with this name",
+                )
+            })?;
+        enablement::Entity::insert(enablement_model(owner_enablement))
+            .exec(&txn)
+            .await
+            .map_err(storage)?;
+        record(&txn, audit).await?;
+        self.commit(txn, &[Change::App(app.id)])
+            .await
+            .map_err(storage)
+    }
+
+    async fn app(&self, id: AppId) -> DomainResult<Option<PartnerApp>> {
+        partner_app::Entity::find_by_id(id.0)
+            .one(&self.db)
+            .await
+            .map_err(storage)?
+            .map(to_domain)
+            .transpose()
+    }
+
+    async fn apps_of(&self, company: CompanyId) -> DomainResult<Vec<PartnerApp>> {
+        partner_app::Entity::find()
+            .filter(partner_app::Column::CompanyId.eq(company.0))
+            .order_by_asc(partner_app::Column::Name)
+            .all(&self.db)
+            .await
+            .map_err(storage)?
+            .into_iter()
+            .map(to_domain)
+            .collect()
+    }
+
+    async fn apps_in_review(&self) -> DomainResult<Vec<PartnerApp>> {
+        partner_app::Entity::find()
+            .filter(partner_app::Column::ReviewStatus.eq(ReviewStatus::Pending.as_str()))
+            .order_by_asc(partner_app::Column::SubmittedAt)
+            .all(&self.db)
+            .await
+            .map_err(storage)?
+            .into_iter()
+            .map(to_domain)
+            .collect()
+    }
+
+    async fn update_app(&self, app: &PartnerApp, audit: &AuditEvent) -> DomainResult<()> {
+        let txn = self.begin().await?;
+        to_active(app).update(&txn).await.map_err(|e| {
+            unique_or_storage(
+                e,
+                "name_taken",
+                "the company already has an application with this name",
+            )
+        })?;
+        record(&txn, audit).await?;
+        self.commit(txn, &[Change::App(app.id)])
+            .await
+            .map_err(storage)
+    }
+
+    async fn replace_secret(
+        &self,
+        app: &PartnerApp,
+        secrets: &ClientSecrets,
+        audit: &AuditEvent,
+    ) -> DomainResult<()> {
+        let txn = self.begin().await?;
+        let mut am = to_active(app);
+        am.secret_hash = Set(secrets.current_hash.clone());
+        am.previous_secret_hash = Set(secrets.previous_hash.clone());
+        am.previous_secret_valid_until = Set(secrets.previous_valid_until);
+        am.update(&txn).await.map_err(storage)?;
+        record(&txn, audit).await?;
+        self.commit(txn, &[Change::App(app.id)])
+            .await
+            .map_err(storage)
+    }
+
+    async fn client_secrets(&self, id: AppId) -> DomainResult<Option<ClientSecrets>> {
+        Ok(partner_app::Entity::find_by_id(id.0)
+            .one(&self.db)
+            .await
+            .map_err(storage)?
+            .map(|m| ClientSecrets {
+                current_hash: m.secret_hash,
+                previous_hash: m.previous_secret_hash,
+                previous_valid_until: m.previous_secret_valid_until,
+            }))
+    }
+
+    async fn apps_available_to(
+        &self,
+        company: CompanyId,
+    ) -> DomainResult<Vec<(PartnerApp, Option<bool>)>> {
+        let apps = partner_app::Entity::find()
+            .filter(partner_app::Column::Active.eq(true))
+            .filter(
+                Condition::any()
+                    .add(partner_app::Column::CompanyId.eq(company.0))
+                    .add(partner_app::Column::Visibility.ne(Visibility::Private.as_str())),
+            )
+            .order_by_asc(partner_app::Column::Name)
+            .all(&self.db)
+            .await
+            .map_err(storage)?;
+        let choices: HashMap<_, _> = enablement::Entity::find()
+            .filter(enablement::Column::CompanyId.eq(company.0))
+            .all(&self.db)
+            .await
+            .map_err(storage)?
+            .into_iter()
+            .map(|e| (e.app_id, e.enabled))
+            .collect();
+        apps.into_iter()
+            .map(|m| {
+                let choice = choices.get(&m.id).copied();
+                Ok((to_domain(m)?, choice))
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl EnablementStore for Store {
+    async fn enablement(&self, company: CompanyId, app: AppId) -> DomainResult<Option<bool>> {
+        Ok(enablement::Entity::find_by_id((company.0, app.0))
+            .one(&self.db)
+            .await
+            .map_err(storage)?
+            .map(|e| e.enabled))
+    }
+
+    async fn set_enablement(&self, e: &Enablement, audit: &AuditEvent) -> DomainResult<()> {
+        let txn = self.begin().await?;
+        enablement::Entity::insert(enablement_model(e))
+            .on_conflict(
+                OnConflict::columns([enablement::Column::CompanyId, enablement::Column::AppId])
+                    .update_columns([
+                        enablement::Column::Enabled,
+                        enablement::Column::UpdatedAt,
+                        enablement::Column::UpdatedBy,
+                    ])
+                    .to_owned(),
+            )
+            .exec(&txn)
+            .await
+            .map_err(storage)?;
+        record(&txn, audit).await?;
+        self.commit(txn, &[Change::Enablement(e.company_id, e.app_id)])
+            .await
+            .map_err(storage)
+    }
+}

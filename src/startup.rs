@@ -1,0 +1,157 @@
+//! Building and running the server: connect and migrate the store, load the catalog, make the
+//! first-run sandbox, bind the listener (port 0 picks a free port; tests read it back).
+
+use crate::config::{Config, ConfigError};
+use portico_domain::{ApiCatalog, CatalogError, DomainError};
+use portico_http::{AppState, HttpSettings, health::Readiness};
+use portico_registry::{Registry, RegistrySettings, Sandbox};
+use portico_store::Store;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("API catalog: {0}")]
+    Catalog(#[from] CatalogError),
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("{0}")]
+    Domain(#[from] DomainError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// A built server, bound and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    port: u16,
+    sandbox: Option<Sandbox>,
+    _listener_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Loads the catalog named by the configuration; a malformed one names file and line.
+pub fn load_catalog(config: &Config) -> Result<ApiCatalog, StartupError> {
+    let (file, text) = config.catalog_source()?;
+    Ok(ApiCatalog::parse(&file, &text)?)
+}
+
+/// Connects to the configured database and applies pending migrations.
+pub async fn open_store(config: &Config) -> Result<Store, StartupError> {
+    let store = Store::connect(&config.database.url, config.database.max_connections).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+pub fn registry(config: &Config, store: Store, catalog: ApiCatalog) -> Registry {
+    Registry::new(
+        Arc::new(store),
+        Arc::new(catalog),
+        RegistrySettings {
+            session_ttl: chrono::Duration::seconds(config.admin.session_ttl_seconds as i64),
+            max_secret_grace: chrono::Duration::seconds(
+                config.admin.max_secret_grace_seconds as i64,
+            ),
+        },
+    )
+}
+
+struct DatabaseReadiness(Store);
+
+#[async_trait::async_trait]
+impl Readiness for DatabaseReadiness {
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let catalog = load_catalog(&config)?;
+        let store = open_store(&config).await?;
+        let registry = registry(&config, store.clone(), catalog);
+        let sandbox = if config.sandbox.enabled {
+            registry.ensure_sandbox().await?
+        } else {
+            None
+        };
+        let listener_task = store.listen_for_changes();
+
+        let addr = config.bind_addr()?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(addr.port());
+        let public_url = if config.server.public_url.is_empty() {
+            format!("http://{}:{port}", addr.ip())
+        } else {
+            config.server.public_url.trim_end_matches('/').to_owned()
+        };
+        let state = AppState {
+            registry,
+            readiness: Arc::new(DatabaseReadiness(store)),
+            settings: Arc::new(HttpSettings {
+                secure_cookies: public_url.starts_with("https://"),
+                max_body_bytes: config.server.max_body_bytes,
+            }),
+        };
+        tracing::info!(%public_url, "portico is ready");
+        Ok(Self {
+            listener,
+            router: portico_http::app(state),
+            port,
+            sandbox,
+            _listener_task: listener_task,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The accounts the first run created, with their one-time passwords (None after the first
+    /// run, or with the sandbox turned off).
+    pub fn take_sandbox(&mut self) -> Option<Sandbox> {
+        self.sandbox.take()
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
