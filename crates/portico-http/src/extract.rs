@@ -75,15 +75,14 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
                 message: format!("malformed JSON: {message}"),
             };
         }
-        // serde reports a missing or unknown field at the parent's path; name the field itself.
+        // serde reports a missing field at its parent's path; name the field itself.
         let path = e.path().to_string();
-        let named = ["missing field `", "unknown field `"]
-            .iter()
-            .find_map(|p| message.split_once(p))
+        let missing = message
+            .split_once("missing field `")
             .and_then(|(_, rest)| rest.split_once('`'))
-            .map(|(name, _)| name.to_owned());
-        let field = match (path.as_str(), named) {
-            (".", Some(name)) => name,
+            .map(|(name, _)| name);
+        let field = match (path.as_str(), missing) {
+            (".", Some(name)) => name.to_owned(),
             (p, Some(name)) => format!("{p}.{name}"),
             (p, None) => p.to_owned(),
         };
