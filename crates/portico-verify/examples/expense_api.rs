@@ -1,0 +1,233 @@
+//! Sample resource server: an expense and travel-profile API protected by Portico tokens.
+//!
+//! ```text
+//! PORTICO_ISSUER=http://127.0.0.1:8080 cargo run -p portico-verify --example expense_api
+//! ```
+//!
+//! Environment: `PORTICO_ISSUER` (required), `PORTICO_AUDIENCE` (default `urn:portico:api`),
+//! `BIND` (default `127.0.0.1:8090`), and optionally `PORTICO_INTROSPECT_CLIENT_ID` with
+//! `PORTICO_INTROSPECT_CLIENT_SECRET` to introspect every token.
+//!
+//! The integration tests mount this file as a module and call [`app`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use portico_verify::{
+    AccessToken, DEFAULT_AUDIENCE, IntrospectionConfig, RequireScope, Scoped, Verifier,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+portico_verify::scope!(pub TravelProfileRead = "travel.profile.read");
+
+/// The API's routes, each guarded by its scope.
+pub fn app(verifier: Verifier) -> Router {
+    Router::new()
+        // Route-level guard: the handler only runs with `expense.report.read`.
+        .route(
+            "/expense/reports",
+            get(list_reports).route_layer(RequireScope::new("expense.report.read")),
+        )
+        .route(
+            "/quickexpense",
+            post(create_quick_expense).route_layer(RequireScope::new("quickexpense.writeonly")),
+        )
+        // Type-level guard: the `Scoped<TravelProfileRead>` extractor checks the scope.
+        .route("/travel/profile", get(travel_profile))
+        .route("/health", get(|| async { "ok" }))
+        .with_state(Arc::new(QuickExpenses::default()))
+        .layer(verifier.layer())
+}
+
+async fn list_reports(token: AccessToken) -> Json<Value> {
+    Json(json!({
+        "company_id": token.company_id(),
+        "owner": token.subject(),
+        "reports": [
+            { "id": "RPT-1001", "name": "Customer visit Lyon", "total": 412.80, "currency": "EUR", "status": "submitted" },
+            { "id": "RPT-1002", "name": "Team offsite", "total": 1290.00, "currency": "USD", "status": "approved" },
+        ],
+    }))
+}
+
+#[derive(Default)]
+struct QuickExpenses {
+    next_id: AtomicU64,
+    items: Mutex<Vec<QuickExpense>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NewQuickExpense {
+    amount: f64,
+    currency: String,
+    vendor: String,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct QuickExpense {
+    id: String,
+    owner: String,
+    company_id: Option<String>,
+    amount: f64,
+    currency: String,
+    vendor: String,
+    comment: Option<String>,
+}
+
+async fn create_quick_expense(
+    State(store): State<Arc<QuickExpenses>>,
+    token: AccessToken,
+    Json(input): Json<NewQuickExpense>,
+) -> Result<(StatusCode, Json<QuickExpense>), (StatusCode, Json<Value>)> {
+    let valid_amount = input.amount.is_finite() && input.amount > 0.0;
+    let valid_currency =
+        input.currency.len() == 3 && input.currency.bytes().all(|b| b.is_ascii_uppercase());
+    if !valid_amount || !valid_currency {
+        return Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({
+                "error": "invalid_expense",
+                "error_description": "amount must be positive and currency an ISO 4217 code",
+            })),
+        ));
+    }
+    let expense = QuickExpense {
+        id: format!("QE-{}", store.next_id.fetch_add(1, Ordering::Relaxed) + 1),
+        owner: token.subject().to_owned(),
+        company_id: token.company_id().map(str::to_owned),
+        amount: input.amount,
+        currency: input.currency,
+        vendor: input.vendor,
+        comment: input.comment,
+    };
+    store
+        .items
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(expense.clone());
+    Ok((StatusCode::CREATED, Json(expense)))
+}
+
+/// Each sensitive section of the profile with the data group that unlocks it.
+fn sensitive_sections() -> [(&'static str, &'static str, Value); 7] {
+    [
+        (
+            "travel.profile.passport",
+            "passport",
+            json!({
+                "number": "X1234567", "country": "FR", "expires": "2031-04-30",
+            }),
+        ),
+        (
+            "travel.profile.medical",
+            "medical_alerts",
+            json!(["Peanut allergy"]),
+        ),
+        (
+            "travel.profile.emergency",
+            "emergency_contact",
+            json!({
+                "name": "Camille Martin", "relationship": "Spouse", "phone": "+33 6 12 34 56 78",
+            }),
+        ),
+        (
+            "travel.profile.company",
+            "company_details",
+            json!({
+                "employee_id": "E-20417", "cost_center": "CC-310", "department": "Sales EMEA",
+            }),
+        ),
+        (
+            "travel.profile.tsa",
+            "tsa_info",
+            json!({
+                "known_traveler_number": "KTN998877", "redress_number": null,
+            }),
+        ),
+        (
+            "travel.profile.unusedtickets",
+            "unused_tickets",
+            json!([
+                { "ticket": "057-2400012345", "carrier": "AF", "value": 318.40, "currency": "EUR" },
+            ]),
+        ),
+        (
+            "travel.profile.tmc",
+            "tmc_specific",
+            json!({
+                "agency": "Northwind Travel", "profile_code": "NW-5521",
+            }),
+        ),
+    ]
+}
+
+/// The profile always has the basic fields; each sensitive section is left out unless the
+/// token carries its sensitive data group.
+async fn travel_profile(token: Scoped<TravelProfileRead>) -> Json<Value> {
+    let mut profile = Map::new();
+    profile.insert("user_id".into(), json!(token.subject()));
+    profile.insert("company_id".into(), json!(token.company_id()));
+    profile.insert("name".into(), json!({ "first": "Alex", "last": "Martin" }));
+    profile.insert("email".into(), json!("alex.martin@example.com"));
+    profile.insert(
+        "preferences".into(),
+        json!({ "seat": "aisle", "meal": "vegetarian" }),
+    );
+    for (group, section, data) in sensitive_sections() {
+        if token.sensitive_data_groups().contains(group) {
+            profile.insert(section.into(), data);
+        }
+    }
+    Json(Value::Object(profile))
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("expense_api: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let issuer = env("PORTICO_ISSUER").ok_or("PORTICO_ISSUER is required")?;
+    let audience = env("PORTICO_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
+    let bind = env("BIND").unwrap_or_else(|| "127.0.0.1:8090".to_owned());
+
+    let mut builder = Verifier::builder(issuer).audience(audience);
+    match (
+        env("PORTICO_INTROSPECT_CLIENT_ID"),
+        env("PORTICO_INTROSPECT_CLIENT_SECRET"),
+    ) {
+        (Some(id), Some(secret)) => {
+            builder = builder.introspection(IntrospectionConfig::new(id, secret));
+        }
+        (None, None) => {}
+        _ => {
+            return Err("set both PORTICO_INTROSPECT_CLIENT_ID and \
+                        PORTICO_INTROSPECT_CLIENT_SECRET, or neither"
+                .into());
+        }
+    }
+    let verifier = builder.build().await?;
+
+    let listener = tokio::net::TcpListener::bind(&bind).await?;
+    println!(
+        "expense API on http://{} (introspection: {})",
+        listener.local_addr()?,
+        verifier.introspects()
+    );
+    axum::serve(listener, app(verifier)).await?;
+    Ok(())
+}
