@@ -5,6 +5,15 @@
 use crate::{AppId, CompanyId, UserId};
 use std::str::FromStr;
 
+/// What a cache subscriber receives: a change, or word that changes may have been missed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    Change(Change),
+    /// Notices may have been missed (a lost LISTEN connection, a lagging receiver): forget all
+    /// cached state.
+    Resync,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     Company(CompanyId),

@@ -13,6 +13,7 @@ mod permission;
 pub mod repo;
 mod scope;
 pub mod secret;
+mod token;
 mod user;
 mod validate;
 
@@ -22,11 +23,15 @@ pub use app::{
 };
 pub use audit::{AuditAction, AuditEntry, AuditEvent, AuditQuery};
 pub use catalog::{ApiCatalog, ApiSelection, CatalogError, SensitiveDataGroup, WebServiceApi};
-pub use change::Change;
+pub use change::{Change, Notice};
 pub use company::{Company, CompanyChanges, Edition, NewCompany};
 pub use error::{DomainError, DomainResult};
 pub use ids::{AppId, CompanyId, UserId};
 pub use permission::Actor;
 pub use scope::{ScopeError, ScopeSet, narrow_scope, resolve_scope};
 pub use secret::{PlainSecret, TokenDigest};
+pub use token::{
+    AuthorizationCodeRecord, CodeRedemption, PrincipalType, RefreshTokenRecord, RequestTokenRecord,
+    Rotation, SigningKeyRecord, TokenGrant,
+};
 pub use user::{NewUser, Permissions, User, UserChanges, validate_password};

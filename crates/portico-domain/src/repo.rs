@@ -3,8 +3,9 @@
 //! audit event to write in the same transaction, and the store announces the [`crate::Change`].
 
 use crate::{
-    AppId, AuditEntry, AuditEvent, AuditQuery, Company, CompanyId, DomainResult, PartnerApp,
-    TokenDigest, User, UserId,
+    AppId, AuditEntry, AuditEvent, AuditQuery, AuthorizationCodeRecord, CodeRedemption, Company,
+    CompanyId, DomainResult, PartnerApp, RefreshTokenRecord, RequestTokenRecord, Rotation,
+    SigningKeyRecord, TokenDigest, TokenGrant, User, UserId,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -126,4 +127,57 @@ pub trait RegistryStore:
 impl<T> RegistryStore for T where
     T: CompanyStore + UserStore + AppStore + EnablementStore + AuditStore + SessionStore
 {
+}
+
+/// The token service's storage. Revocations announce themselves like registry changes do.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn insert_code(&self, code: &AuthorizationCodeRecord) -> DomainResult<()>;
+    /// Marks the code used and returns it, once; later calls report the earlier redemption.
+    async fn redeem_code(&self, digest: &TokenDigest, now: i64) -> DomainResult<CodeRedemption>;
+    /// Remembers which grant a code produced, so a replay of the code can revoke it.
+    async fn bind_code_to_grant(&self, digest: &TokenDigest, grant_id: &str) -> DomainResult<()>;
+
+    async fn insert_grant(
+        &self,
+        grant: &TokenGrant,
+        refresh: &RefreshTokenRecord,
+    ) -> DomainResult<()>;
+    async fn find_refresh_token(
+        &self,
+        digest: &TokenDigest,
+    ) -> DomainResult<Option<(RefreshTokenRecord, TokenGrant)>>;
+    /// Marks `old` rotated and stores `new`, atomically, unless `old` was rotated already.
+    async fn rotate_refresh_token(
+        &self,
+        old: &TokenDigest,
+        new: &RefreshTokenRecord,
+        now: i64,
+    ) -> DomainResult<Rotation>;
+    async fn revoke_grants(&self, grant_ids: &[String], now: i64) -> DomainResult<()>;
+    /// The live grants of a user for an app.
+    async fn grants_of(&self, user: UserId, app: AppId) -> DomainResult<Vec<String>>;
+    async fn revoked_grants_since(&self, since: i64) -> DomainResult<Vec<String>>;
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64, now: i64) -> DomainResult<()>;
+    /// Revoked access tokens that have not expired yet: (jti, exp).
+    async fn revoked_access_tokens(&self, now: i64) -> DomainResult<Vec<(String, i64)>>;
+
+    async fn insert_request_token(
+        &self,
+        token: &RequestTokenRecord,
+        audit: &AuditEvent,
+    ) -> DomainResult<()>;
+    async fn find_request_token(
+        &self,
+        digest: &TokenDigest,
+    ) -> DomainResult<Option<RequestTokenRecord>>;
+
+    async fn signing_keys(&self) -> DomainResult<Vec<SigningKeyRecord>>;
+    /// Adds a key and retires every other active key at `now`.
+    async fn add_signing_key(&self, key: &SigningKeyRecord, now: i64) -> DomainResult<()>;
+
+    /// Deletes what can no longer be used: expired codes, request tokens, refresh tokens (and
+    /// their grants once empty), revoked-token entries past their expiry.
+    async fn purge_expired(&self, now: i64) -> DomainResult<u64>;
 }

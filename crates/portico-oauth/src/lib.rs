@@ -1,1 +1,233 @@
+//! Portico's OAuth 2.0 service. oxide-auth (through oxide-auth-async) runs the protocol flows
+//! that it has (authorization code with PKCE, client credentials, refresh); beside them, in
+//! this crate and nowhere else: Concur's password grants (user and company request token),
+//! JWT access tokens and their keys, introspection (RFC 7662), revocation (RFC 7009),
+//! metadata (RFC 8414), and the caches that keep the hot path off the database.
 
+mod authorize;
+mod client;
+pub mod directory;
+pub mod error;
+mod flows;
+mod introspect;
+mod issue;
+pub mod jwt;
+pub mod keys;
+mod metadata;
+pub mod params;
+mod password;
+mod request_token;
+pub mod settings;
+mod token;
+
+pub use authorize::{AuthorizeStep, Consent, ConsentScope, Decision};
+pub use client::{AuthMethod, PresentedClient};
+pub use error::{OAuthError, OAuthResult};
+pub use introspect::BearerError;
+pub use issue::IssuedTokens;
+pub use request_token::IssuedRequestToken;
+pub use settings::{OAuthSettings, SigningAlgorithm};
+
+use directory::{Directory, OAuthStore};
+use keys::{KeyError, KeyRing, MasterKey};
+use portico_domain::{ApiCatalog, Notice};
+use portico_registry::Registry;
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+pub(crate) fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The token service; cheap to clone.
+#[derive(Clone)]
+pub struct OAuthService {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) settings: OAuthSettings,
+    pub(crate) catalog: Arc<ApiCatalog>,
+    pub(crate) directory: Directory,
+    pub(crate) registry: Registry,
+    keys: RwLock<Arc<KeyRing>>,
+    master: MasterKey,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("signing keys: {0}")]
+    Keys(#[from] KeyError),
+    #[error("{0}")]
+    Storage(#[from] OAuthError),
+}
+
+impl Inner {
+    pub(crate) fn keys(&self) -> Arc<KeyRing> {
+        self.keys.read().expect("key ring lock").clone()
+    }
+
+    /// How long a retired key stays published: as long as its tokens may live, plus a margin.
+    fn keep_retired(&self) -> i64 {
+        self.settings.access_token_ttl + 300
+    }
+
+    /// Rebuilds the key ring if the stored keys changed (a rotation on this or another node).
+    async fn reload_keys(&self) -> Result<(), StartError> {
+        let records = self
+            .directory
+            .store()
+            .signing_keys()
+            .await
+            .map_err(OAuthError::from)?;
+        if self.keys().is_current(&records) {
+            return Ok(());
+        }
+        let ring = KeyRing::build(&records, &self.master, now(), self.keep_retired())?;
+        tracing::info!(kid = ring.kid(), "signing keys reloaded");
+        *self.keys.write().expect("key ring lock") = Arc::new(ring);
+        Ok(())
+    }
+}
+
+impl OAuthService {
+    /// Loads (or on first start, makes) the signing keys and the revocation lists, and starts
+    /// the background work: applying change notices, noticing key rotations, purging expired
+    /// tokens.
+    pub async fn start(
+        settings: OAuthSettings,
+        store: Arc<dyn OAuthStore>,
+        catalog: Arc<ApiCatalog>,
+        registry: Registry,
+        master: MasterKey,
+        notices: broadcast::Receiver<Notice>,
+    ) -> Result<Self, StartError> {
+        let now = now();
+        let mut records = store.signing_keys().await.map_err(OAuthError::from)?;
+        let active_alg = records
+            .iter()
+            .filter(|r| r.retired_at.is_none())
+            .max_by_key(|r| r.created_at)
+            .and_then(|r| SigningAlgorithm::parse(&r.algorithm));
+        if active_alg != Some(settings.signing_algorithm) {
+            // First start, or the operator chose another algorithm: a new key takes over and
+            // the old one stays published while its tokens live.
+            let key = keys::generate_key(settings.signing_algorithm, &master, now)?;
+            tracing::info!(kid = %key.kid, algorithm = %key.algorithm, "new signing key");
+            store
+                .add_signing_key(&key, now)
+                .await
+                .map_err(OAuthError::from)?;
+            records = store.signing_keys().await.map_err(OAuthError::from)?;
+        }
+        let keep_retired = settings.access_token_ttl + 300;
+        let ring = KeyRing::build(&records, &master, now, keep_retired)?;
+        let directory = Directory::new(store);
+        directory
+            .load_revocations(now, settings.access_token_ttl)
+            .await?;
+        let inner = Arc::new(Inner {
+            settings,
+            catalog,
+            directory,
+            registry,
+            keys: RwLock::new(Arc::new(ring)),
+            master,
+        });
+        tokio::spawn(follow_notices(Arc::downgrade(&inner), notices));
+        tokio::spawn(housekeeping(Arc::downgrade(&inner)));
+        Ok(Self { inner })
+    }
+
+    pub fn settings(&self) -> &OAuthSettings {
+        &self.inner.settings
+    }
+
+    /// The JWKS document.
+    pub fn jwks(&self) -> String {
+        self.inner.keys().jwks().to_owned()
+    }
+
+    /// Adds a new signing key; it signs from now on, on every node, and the old one stays
+    /// published while its tokens live.
+    pub async fn rotate_keys(&self) -> Result<String, StartError> {
+        rotate_keys(
+            self.inner.directory.store(),
+            &self.inner.master,
+            self.inner.settings.signing_algorithm,
+        )
+        .await?;
+        self.inner.reload_keys().await?;
+        Ok(self.inner.keys().kid().to_owned())
+    }
+}
+
+/// Adds a new active key of `alg` (used by `portico keys rotate` without a running server).
+pub async fn rotate_keys(
+    store: &dyn OAuthStore,
+    master: &MasterKey,
+    alg: SigningAlgorithm,
+) -> Result<String, StartError> {
+    let now = now();
+    let key = keys::generate_key(alg, master, now)?;
+    store
+        .add_signing_key(&key, now)
+        .await
+        .map_err(OAuthError::from)?;
+    Ok(key.kid)
+}
+
+async fn follow_notices(inner: Weak<Inner>, mut notices: broadcast::Receiver<Notice>) {
+    loop {
+        let notice = match notices.recv().await {
+            Ok(n) => n,
+            Err(broadcast::error::RecvError::Lagged(_)) => Notice::Resync,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(inner) = inner.upgrade() else { return };
+        let now = now();
+        if inner.directory.apply(&notice, now) {
+            if let Err(e) = inner.reload_keys().await {
+                tracing::error!(error = %e, "reloading signing keys failed");
+            }
+            if notice == Notice::Resync
+                && let Err(e) = inner
+                    .directory
+                    .load_revocations(now, inner.settings.access_token_ttl)
+                    .await
+            {
+                tracing::error!(error = %e, "reloading revocations failed");
+            }
+        }
+    }
+}
+
+/// Every few seconds: notice key rotations made by another process (the CLI on SQLite, where
+/// there is no NOTIFY). Every few minutes: drop what has expired.
+async fn housekeeping(inner: Weak<Inner>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut rounds: u64 = 0;
+    loop {
+        tick.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        if let Err(e) = inner.reload_keys().await {
+            tracing::warn!(error = %e, "checking signing keys failed");
+        }
+        rounds += 1;
+        if rounds % 120 == 0 {
+            let now = now();
+            inner
+                .directory
+                .prune_revocations(now, inner.settings.access_token_ttl);
+            match inner.directory.store().purge_expired(now).await {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "expired tokens purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purging expired tokens failed"),
+            }
+            if let Err(e) = inner.registry.purge_expired_sessions().await {
+                tracing::warn!(error = %e, "purging expired sessions failed");
+            }
+        }
+    }
+}

@@ -4,18 +4,12 @@
 //! receiver) gets [`Notice::Resync`] and drops everything it cached.
 
 use portico_domain::Change;
+pub use portico_domain::Notice;
 use sea_orm::sqlx::{PgPool, postgres::PgListener};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
 pub(crate) const CHANNEL: &str = "portico_changes";
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Notice {
-    Change(Change),
-    /// Notices may have been missed: forget all cached state.
-    Resync,
-}
 
 #[derive(Clone)]
 pub(crate) struct ChangeFeed {

@@ -5,6 +5,7 @@
 pub mod changes;
 mod entity;
 mod registry;
+mod tokens;
 
 use changes::ChangeFeed;
 pub use changes::Notice;

@@ -3,7 +3,13 @@
 
 pub mod admin_session;
 pub mod audit_log;
+pub mod authorization_code;
 pub mod company;
 pub mod enablement;
+pub mod grant;
 pub mod partner_app;
+pub mod refresh_token;
+pub mod request_token;
+pub mod revoked_access_token;
+pub mod signing_key;
 pub mod user;

@@ -1,0 +1,222 @@
+//! The authorization endpoint: oxide-auth validates the request (client, exact redirect URI,
+//! response type, scope, PKCE) and issues the code; around it, the user signs in and consents,
+//! and the app must be enabled for the user's company. Until the redirect URI is known to be
+//! registered, errors are shown on a page, never redirected (RFC 6749 §4.1.2.1).
+
+use crate::error::OAuthError;
+use crate::flows::{Flow, OxideRequest};
+use crate::issue::Principal;
+use crate::params::Params;
+use crate::{OAuthService, now};
+use oxide_auth::code_grant::authorization::{Error as AuthError, ErrorUrl};
+use oxide_auth::code_grant::error::{AuthorizationError, AuthorizationErrorType};
+use oxide_auth_async::code_grant::authorization::authorization_code;
+use portico_domain::{Actor, AppId, GrantType, PartnerApp};
+use std::borrow::Cow;
+use url::Url;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    Deny,
+}
+
+/// One scope on the consent page.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ConsentScope {
+    pub scope: String,
+    pub title: String,
+    pub description: String,
+    /// A sensitive data group (shown beneath its API).
+    pub sensitive: bool,
+}
+
+/// What the consent page shows.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Consent {
+    pub app_name: String,
+    pub app_description: String,
+    pub client_id: String,
+    pub company_name: String,
+    pub scopes: Vec<ConsentScope>,
+}
+
+/// What the HTTP layer does next.
+#[derive(Debug)]
+pub enum AuthorizeStep {
+    /// An error page: the client or its redirect URI cannot be trusted with a redirect.
+    Refuse { status: u16, message: String },
+    /// Ask the user to sign in, then come back with the same parameters.
+    SignIn,
+    /// Ask the user to allow or deny.
+    Consent(Consent),
+    /// Send the browser to the client (a code, or an error).
+    Redirect(String),
+}
+
+fn refuse(status: u16, message: impl Into<String>) -> AuthorizeStep {
+    AuthorizeStep::Refuse {
+        status,
+        message: message.into(),
+    }
+}
+
+fn failed(e: &OAuthError) -> AuthorizeStep {
+    tracing::error!(error = %e, "authorization failed on our side");
+    refuse(
+        500,
+        "the server could not complete the request; try again later",
+    )
+}
+
+impl OAuthService {
+    /// Handles `GET /oauth2/v0/authorize` (no decision yet) and the consent form's POST.
+    pub async fn authorize(
+        &self,
+        params: &Params,
+        user: Option<&Actor>,
+        decision: Option<Decision>,
+    ) -> AuthorizeStep {
+        let inner = &*self.inner;
+        let now = now();
+        let client = match params
+            .get("client_id")
+            .and_then(|c| c.parse::<AppId>().ok())
+        {
+            Some(id) => match inner.directory.client(id).await {
+                Ok(c) => c,
+                Err(e) => return failed(&e),
+            },
+            None => None,
+        };
+        let Some(client) = client else {
+            return refuse(400, "unknown client_id");
+        };
+        let request = OxideRequest::authorization(params);
+        let mut flow = Flow::new(inner, client.clone(), None, params, now);
+        let pending = match authorization_code(&mut flow, &request).await {
+            Ok(p) => p,
+            Err(AuthError::Ignore) => {
+                let why = flow
+                    .take_failure()
+                    .map(|f| f.description())
+                    .unwrap_or_else(|| {
+                        "the request is invalid: check client_id and redirect_uri".into()
+                    });
+                return refuse(400, why);
+            }
+            Err(AuthError::Redirect(mut e)) => {
+                if let Some(f) = flow.take_failure() {
+                    e.description().explain(f.description());
+                }
+                return AuthorizeStep::Redirect(self.with_iss(e.into()));
+            }
+            Err(AuthError::PrimitiveError) => {
+                return failed(
+                    &flow
+                        .take_failure()
+                        .unwrap_or(OAuthError::Server("authorization flow".into())),
+                );
+            }
+        };
+        let redirect = pending.pre_grant().redirect_uri.to_url();
+        let state = pending.as_solicitation().state().map(str::to_owned);
+        let error = |kind, description: &str| {
+            let mut err = AuthorizationError::default();
+            err.set_type(kind);
+            err.explain(description.to_owned());
+            AuthorizeStep::Redirect(
+                self.with_iss(ErrorUrl::new(redirect.clone(), state.as_deref(), err).into()),
+            )
+        };
+        let app = &client.app;
+        if !app.spec.active {
+            return error(
+                AuthorizationErrorType::UnauthorizedClient,
+                "application is not active",
+            );
+        }
+        if !app.allows_grant(GrantType::AuthorizationCode) {
+            return error(
+                AuthorizationErrorType::UnauthorizedClient,
+                "the application is not registered for the authorization_code grant",
+            );
+        }
+        let Some(actor) = user else {
+            return AuthorizeStep::SignIn;
+        };
+        let principal = Principal::User {
+            user: actor.user_id,
+            company: actor.company_id(),
+        };
+        match inner.check_principal(app, &principal).await {
+            Ok(()) => {}
+            Err(e @ OAuthError::Server(_)) => return failed(&e),
+            Err(e) => return error(AuthorizationErrorType::AccessDenied, &e.description()),
+        }
+        match decision {
+            None => AuthorizeStep::Consent(self.consent(
+                app,
+                actor,
+                &pending.pre_grant().scope.to_string(),
+            )),
+            Some(Decision::Deny) => error(
+                AuthorizationErrorType::AccessDenied,
+                "the user denied the request",
+            ),
+            Some(Decision::Allow) => match pending
+                .authorize(&mut flow, Cow::Owned(principal.encode()))
+                .await
+            {
+                Ok(url) => AuthorizeStep::Redirect(self.with_iss(url)),
+                Err(_) => failed(
+                    &flow
+                        .take_failure()
+                        .unwrap_or(OAuthError::Server("issuing the code".into())),
+                ),
+            },
+        }
+    }
+
+    /// RFC 9207: the authorization response names its issuer, against mix-up attacks.
+    fn with_iss(&self, mut url: Url) -> String {
+        url.query_pairs_mut()
+            .append_pair("iss", &self.inner.settings.issuer);
+        url.to_string()
+    }
+
+    fn consent(&self, app: &PartnerApp, actor: &Actor, scope: &str) -> Consent {
+        let catalog = &self.inner.catalog;
+        let scopes = scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                if let Some(api) = catalog.api(s) {
+                    ConsentScope {
+                        scope: s.to_owned(),
+                        title: api.title.clone(),
+                        description: api.description.clone(),
+                        sensitive: false,
+                    }
+                } else {
+                    let group = catalog
+                        .group_owner(s)
+                        .and_then(|api| api.sensitive_data_groups.iter().find(|g| g.scope == s));
+                    ConsentScope {
+                        scope: s.to_owned(),
+                        title: group.map_or_else(|| s.to_owned(), |g| g.title.clone()),
+                        description: group.map_or_else(String::new, |g| g.description.clone()),
+                        sensitive: true,
+                    }
+                }
+            })
+            .collect();
+        Consent {
+            app_name: app.spec.name.clone(),
+            app_description: app.spec.description.clone(),
+            client_id: app.client_id(),
+            company_name: actor.company.name.clone(),
+            scopes,
+        }
+    }
+}

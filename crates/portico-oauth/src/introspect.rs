@@ -1,0 +1,222 @@
+//! Introspection (RFC 7662), revocation (RFC 7009), and Concur's "revoke all of this user's
+//! tokens for this app" (`DELETE /app-mgmt/v0/connections`).
+
+use crate::client::PresentedClient;
+use crate::directory::ClientEntry;
+use crate::error::{OAuthError, OAuthResult};
+use crate::issue::Principal;
+use crate::jwt::{self, AccessClaims};
+use crate::params::Params;
+use crate::{Inner, OAuthService, now};
+use portico_domain::{AppId, PrincipalType, TokenDigest};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Why a bearer token was not accepted (RFC 6750 §3.1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BearerError {
+    #[error("{0}")]
+    InvalidToken(String),
+    #[error("{0}")]
+    InsufficientScope(String),
+    #[error("internal error: {0}")]
+    Server(String),
+}
+
+/// A JWT has two dots; opaque tokens here are base64url and have none.
+fn looks_like_jwt(token: &str) -> bool {
+    token.bytes().filter(|b| *b == b'.').count() == 2
+}
+
+impl Inner {
+    async fn authenticated_client(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+    ) -> OAuthResult<Arc<ClientEntry>> {
+        let presented = PresentedClient::from_request(authorization, params)?;
+        let client = self.directory.authenticate(&presented, now()).await?;
+        if !client.app.spec.active {
+            return Err(OAuthError::InvalidClient {
+                description: "application is not active".into(),
+                basic: presented.method == crate::client::AuthMethod::Basic,
+            });
+        }
+        Ok(client)
+    }
+
+    /// Claims of a valid, unexpired access token that nothing has revoked or disabled since.
+    pub(crate) async fn live_access_token(&self, token: &str) -> OAuthResult<Option<AccessClaims>> {
+        let Some(claims) = jwt::verify(token, &self.keys(), &self.settings)? else {
+            return Ok(None);
+        };
+        if self.directory.is_access_token_revoked(&claims.jti)
+            || claims
+                .sid
+                .as_deref()
+                .is_some_and(|g| self.directory.is_grant_revoked(g))
+        {
+            return Ok(None);
+        }
+        let Some(app) = claims.client_id.parse::<AppId>().ok() else {
+            return Ok(None);
+        };
+        let Some(entry) = self.directory.client(app).await? else {
+            return Ok(None);
+        };
+        let principal = match (claims.principal_type, claims.company_id) {
+            (PrincipalType::App, _) => Principal::App,
+            (PrincipalType::Company, Some(c)) => Principal::Company(c),
+            (PrincipalType::User, Some(company)) => match claims.sub.parse() {
+                Ok(user) => Principal::User { user, company },
+                Err(_) => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        match self.check_principal(&entry.app, &principal).await {
+            Ok(()) => Ok(Some(claims)),
+            Err(e @ OAuthError::Server(_)) => Err(e),
+            Err(_) => Ok(None),
+        }
+    }
+
+    async fn live_refresh_token(&self, token: &str, now: i64) -> OAuthResult<Option<Value>> {
+        let Some((record, grant)) = self
+            .directory
+            .store()
+            .find_refresh_token(&TokenDigest::of(token))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if record.rotated_at.is_some() || grant.revoked_at.is_some() || record.expires_at <= now {
+            return Ok(None);
+        }
+        let Some(entry) = self.directory.client(grant.app_id).await? else {
+            return Ok(None);
+        };
+        let principal = Principal::of_grant(&grant);
+        match self.check_principal(&entry.app, &principal).await {
+            Ok(()) => {}
+            Err(e @ OAuthError::Server(_)) => return Err(e),
+            Err(_) => return Ok(None),
+        }
+        Ok(Some(json!({
+            "active": true,
+            "token_type": "refresh_token",
+            "scope": grant.scope,
+            "client_id": grant.app_id.to_string(),
+            "sub": grant.user_id.map_or_else(|| grant.company_id.to_string(), |u| u.to_string()),
+            "company_id": grant.company_id,
+            "principal_type": grant.principal_type(),
+            "iat": record.issued_at,
+            "exp": record.expires_at,
+            "iss": self.settings.issuer,
+        })))
+    }
+}
+
+impl OAuthService {
+    /// `POST /oauth2/v0/introspect`. A resource-server app may introspect any token; any other
+    /// app only its own. Everything not live answers exactly `{"active": false}`.
+    pub async fn introspect(&self, authorization: Option<&str>, body: &[u8]) -> OAuthResult<Value> {
+        let inner = &*self.inner;
+        let params = Params::parse(body)?;
+        let caller = inner.authenticated_client(authorization, &params).await?;
+        let token = params.require("token")?;
+        let inactive = json!({ "active": false });
+        let may_see =
+            |client_id: &str| caller.app.resource_server || client_id == caller.app.client_id();
+        if looks_like_jwt(token) {
+            return Ok(match inner.live_access_token(token).await? {
+                Some(c) if may_see(&c.client_id) => json!({
+                    "active": true,
+                    "token_type": "Bearer",
+                    "scope": c.scope,
+                    "client_id": c.client_id,
+                    "sub": c.sub,
+                    "company_id": c.company_id,
+                    "principal_type": c.principal_type,
+                    "sensitive_data_groups": c.sensitive_data_groups,
+                    "exp": c.exp,
+                    "iat": c.iat,
+                    "nbf": c.nbf,
+                    "iss": c.iss,
+                    "aud": c.aud,
+                    "jti": c.jti,
+                }),
+                _ => inactive,
+            });
+        }
+        Ok(match inner.live_refresh_token(token, now()).await? {
+            Some(v) if may_see(v["client_id"].as_str().unwrap_or_default()) => v,
+            _ => inactive,
+        })
+    }
+
+    /// `POST /oauth2/v0/revoke`: a refresh token ends its whole grant; an access token is
+    /// remembered as revoked until it expires. Unknown tokens, and other clients' tokens, are
+    /// answered alike (success) and left alone.
+    pub async fn revoke(&self, authorization: Option<&str>, body: &[u8]) -> OAuthResult<()> {
+        let inner = &*self.inner;
+        let params = Params::parse(body)?;
+        let caller = inner.authenticated_client(authorization, &params).await?;
+        let token = params.require("token")?;
+        let now = now();
+        let store = inner.directory.store();
+        if looks_like_jwt(token) {
+            if let Some(claims) = jwt::verify(token, &inner.keys(), &inner.settings)?
+                && claims.client_id == caller.app.client_id()
+            {
+                store
+                    .revoke_access_token(&claims.jti, claims.exp, now)
+                    .await?;
+            }
+            return Ok(());
+        }
+        if let Some((_, grant)) = store.find_refresh_token(&TokenDigest::of(token)).await?
+            && grant.app_id == caller.app.id
+        {
+            store.revoke_grants(&[grant.id], now).await?;
+        }
+        Ok(())
+    }
+
+    /// `DELETE /app-mgmt/v0/connections` with a user's access token: revokes every grant of
+    /// that user for that app (and so every token of theirs for it). Returns how many.
+    pub async fn revoke_connections(&self, bearer: &str) -> Result<usize, BearerError> {
+        let inner = &*self.inner;
+        let server = |e: OAuthError| BearerError::Server(e.to_string());
+        let claims = inner
+            .live_access_token(bearer)
+            .await
+            .map_err(server)?
+            .ok_or_else(|| {
+                BearerError::InvalidToken("the access token is invalid, expired or revoked".into())
+            })?;
+        let (PrincipalType::User, Ok(user), Ok(app)) = (
+            claims.principal_type,
+            claims.sub.parse(),
+            claims.client_id.parse::<AppId>(),
+        ) else {
+            return Err(BearerError::InsufficientScope(
+                "a user's access token is required".into(),
+            ));
+        };
+        let store = inner.directory.store();
+        let now = now();
+        let grants = store
+            .grants_of(user, app)
+            .await
+            .map_err(|e| server(e.into()))?;
+        store
+            .revoke_grants(&grants, now)
+            .await
+            .map_err(|e| server(e.into()))?;
+        store
+            .revoke_access_token(&claims.jti, claims.exp, now)
+            .await
+            .map_err(|e| server(e.into()))?;
+        Ok(grants.len())
+    }
+}

@@ -1,0 +1,94 @@
+//! Company request tokens: a company admin generates one for an app enabled for the company;
+//! the app exchanges it for a company-level token (see `password.rs`).
+
+use crate::{OAuthService, now};
+use chrono::{DateTime, Utc};
+use portico_domain::{
+    Actor, AppId, AuditAction, AuditEvent, CompanyId, DomainError, DomainResult, GrantType,
+    PlainSecret, RequestTokenRecord,
+};
+use serde::Serialize;
+
+/// Shown once: the company id and the token the app exchanges.
+#[derive(Debug, Serialize)]
+pub struct IssuedRequestToken {
+    pub company_id: CompanyId,
+    pub app_id: AppId,
+    #[serde(serialize_with = "expose")]
+    pub request_token: PlainSecret,
+    pub expires_at: DateTime<Utc>,
+}
+
+fn expose<S: serde::Serializer>(s: &PlainSecret, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s.expose())
+}
+
+impl OAuthService {
+    pub async fn create_request_token(
+        &self,
+        actor: &Actor,
+        company: CompanyId,
+        app_id: AppId,
+    ) -> DomainResult<IssuedRequestToken> {
+        // The company's own web services admin: not even staff mint tokens for a company.
+        if company != actor.company_id() {
+            return Err(DomainError::not_found("company"));
+        }
+        actor.require_web_services_admin()?;
+        let inner = &*self.inner;
+        let missing =
+            || DomainError::invalid("app_id", "no such application is available to this company");
+        let entry = inner
+            .directory
+            .client(app_id)
+            .await
+            .map_err(|e| DomainError::storage(e))?
+            .filter(|e| e.app.is_available_to(company))
+            .ok_or_else(missing)?;
+        let app = &entry.app;
+        let enabled = inner
+            .directory
+            .is_enabled_for(app, company)
+            .await
+            .map_err(|e| DomainError::storage(e))?;
+        if !enabled {
+            return Err(DomainError::invalid("app_id", crate::issue::NOT_ENABLED));
+        }
+        if !app.allows_grant(GrantType::CompanyRequestToken) {
+            return Err(DomainError::invalid(
+                "app_id",
+                "the application is not registered for the company_request_token grant",
+            ));
+        }
+        let now = now();
+        let token = PlainSecret::generate();
+        let record = RequestTokenRecord {
+            digest: token.digest(),
+            app_id,
+            company_id: company,
+            created_by: actor.user_id,
+            created_at: now,
+            expires_at: now + inner.settings.request_token_ttl,
+        };
+        let expires_at = DateTime::from_timestamp(record.expires_at, 0).unwrap_or_else(Utc::now);
+        let audit = AuditEvent::new(
+            Some(actor),
+            Some(company),
+            AuditAction::RequestTokenCreate,
+            ("app", app_id.to_string()),
+            None::<&()>,
+            Some(&serde_json::json!({ "expires_at": expires_at })),
+        );
+        inner
+            .directory
+            .store()
+            .insert_request_token(&record, &audit)
+            .await?;
+        Ok(IssuedRequestToken {
+            company_id: company,
+            app_id,
+            request_token: token,
+            expires_at,
+        })
+    }
+}

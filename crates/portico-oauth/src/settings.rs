@@ -1,0 +1,59 @@
+//! What the token service is configured with.
+
+use serde::Deserialize;
+
+/// The algorithm new access tokens are signed with. EdDSA is the default (the cheapest to sign
+/// and verify); RS256 is there for resource servers that support nothing else (RFC 9068 §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+pub enum SigningAlgorithm {
+    EdDSA,
+    ES256,
+    RS256,
+}
+
+impl SigningAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EdDSA => "EdDSA",
+            Self::ES256 => "ES256",
+            Self::RS256 => "RS256",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "EdDSA" => Some(Self::EdDSA),
+            "ES256" => Some(Self::ES256),
+            "RS256" => Some(Self::RS256),
+            _ => None,
+        }
+    }
+
+    pub fn jwt(self) -> jsonwebtoken::Algorithm {
+        match self {
+            Self::EdDSA => jsonwebtoken::Algorithm::EdDSA,
+            Self::ES256 => jsonwebtoken::Algorithm::ES256,
+            Self::RS256 => jsonwebtoken::Algorithm::RS256,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct OAuthSettings {
+    /// The issuer URL (`iss`), also the base of every endpoint in the metadata.
+    pub issuer: String,
+    /// The audience (`aud`) of access tokens: the platform's APIs.
+    pub audience: String,
+    pub signing_algorithm: SigningAlgorithm,
+    pub access_token_ttl: i64,
+    /// Each refresh starts a new window of this length (sliding expiry).
+    pub refresh_token_ttl: i64,
+    pub authorization_code_ttl: i64,
+    pub request_token_ttl: i64,
+}
+
+impl OAuthSettings {
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}

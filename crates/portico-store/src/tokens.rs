@@ -1,0 +1,378 @@
+//! The token service's repositories.
+
+use crate::{
+    Store,
+    entity::{
+        authorization_code as code, grant, refresh_token as refresh, request_token,
+        revoked_access_token as revoked, signing_key,
+    },
+    registry::record,
+    storage,
+};
+use async_trait::async_trait;
+use portico_domain::{
+    AppId, AuditEvent, AuthorizationCodeRecord, Change, CodeRedemption, CompanyId, DomainResult,
+    RefreshTokenRecord, RequestTokenRecord, Rotation, SigningKeyRecord, TokenDigest, TokenGrant,
+    UserId, repo::TokenStore,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait, sea_query::Expr,
+};
+
+fn grant_to_domain(g: grant::Model) -> TokenGrant {
+    TokenGrant {
+        id: g.id,
+        app_id: AppId(g.app_id),
+        company_id: CompanyId(g.company_id),
+        user_id: g.user_id.map(UserId),
+        scope: g.scope,
+        created_at: g.created_at,
+        revoked_at: g.revoked_at,
+    }
+}
+
+fn refresh_to_domain(r: refresh::Model) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        digest: TokenDigest(r.digest),
+        grant_id: r.grant_id,
+        issued_at: r.issued_at,
+        expires_at: r.expires_at,
+        rotated_at: r.rotated_at,
+    }
+}
+
+fn refresh_model(r: &RefreshTokenRecord) -> refresh::ActiveModel {
+    refresh::ActiveModel {
+        digest: Set(r.digest.0.clone()),
+        grant_id: Set(r.grant_id.clone()),
+        issued_at: Set(r.issued_at),
+        expires_at: Set(r.expires_at),
+        rotated_at: Set(r.rotated_at),
+    }
+}
+
+#[async_trait]
+impl TokenStore for Store {
+    async fn insert_code(&self, c: &AuthorizationCodeRecord) -> DomainResult<()> {
+        code::Entity::insert(code::ActiveModel {
+            digest: Set(c.digest.0.clone()),
+            app_id: Set(c.app_id.0),
+            user_id: Set(c.user_id.0),
+            company_id: Set(c.company_id.0),
+            redirect_uri: Set(c.redirect_uri.clone()),
+            scope: Set(c.scope.clone()),
+            pkce_challenge: Set(c.pkce_challenge.clone()),
+            expires_at: Set(c.expires_at),
+            redeemed_at: Set(None),
+            grant_id: Set(None),
+        })
+        .exec(&self.db)
+        .await
+        .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn redeem_code(&self, digest: &TokenDigest, now: i64) -> DomainResult<CodeRedemption> {
+        // The conditional update is the single-use guarantee: of two concurrent redemptions,
+        // exactly one changes the row.
+        let claimed = code::Entity::update_many()
+            .col_expr(code::Column::RedeemedAt, Expr::value(now))
+            .filter(code::Column::Digest.eq(digest.0.as_str()))
+            .filter(code::Column::RedeemedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(storage)?
+            .rows_affected;
+        let Some(row) = code::Entity::find_by_id(digest.0.clone())
+            .one(&self.db)
+            .await
+            .map_err(storage)?
+        else {
+            return Ok(CodeRedemption::Unknown);
+        };
+        if claimed == 0 {
+            return Ok(CodeRedemption::AlreadyRedeemed {
+                grant_id: row.grant_id,
+            });
+        }
+        Ok(CodeRedemption::Redeemed(AuthorizationCodeRecord {
+            digest: TokenDigest(row.digest),
+            app_id: AppId(row.app_id),
+            user_id: UserId(row.user_id),
+            company_id: CompanyId(row.company_id),
+            redirect_uri: row.redirect_uri,
+            scope: row.scope,
+            pkce_challenge: row.pkce_challenge,
+            expires_at: row.expires_at,
+        }))
+    }
+
+    async fn bind_code_to_grant(&self, digest: &TokenDigest, grant_id: &str) -> DomainResult<()> {
+        code::Entity::update_many()
+            .col_expr(code::Column::GrantId, Expr::value(grant_id))
+            .filter(code::Column::Digest.eq(digest.0.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn insert_grant(&self, g: &TokenGrant, r: &RefreshTokenRecord) -> DomainResult<()> {
+        let txn = self.begin().await?;
+        grant::Entity::insert(grant::ActiveModel {
+            id: Set(g.id.clone()),
+            app_id: Set(g.app_id.0),
+            company_id: Set(g.company_id.0),
+            user_id: Set(g.user_id.map(|u| u.0)),
+            scope: Set(g.scope.clone()),
+            created_at: Set(g.created_at),
+            revoked_at: Set(g.revoked_at),
+        })
+        .exec(&txn)
+        .await
+        .map_err(storage)?;
+        refresh::Entity::insert(refresh_model(r))
+            .exec(&txn)
+            .await
+            .map_err(storage)?;
+        txn.commit().await.map_err(storage)
+    }
+
+    async fn find_refresh_token(
+        &self,
+        digest: &TokenDigest,
+    ) -> DomainResult<Option<(RefreshTokenRecord, TokenGrant)>> {
+        Ok(refresh::Entity::find_by_id(digest.0.clone())
+            .find_also_related(grant::Entity)
+            .one(&self.db)
+            .await
+            .map_err(storage)?
+            .and_then(|(r, g)| Some((refresh_to_domain(r), grant_to_domain(g?)))))
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old: &TokenDigest,
+        new: &RefreshTokenRecord,
+        now: i64,
+    ) -> DomainResult<Rotation> {
+        let txn = self.db.begin().await.map_err(storage)?;
+        let claimed = refresh::Entity::update_many()
+            .col_expr(refresh::Column::RotatedAt, Expr::value(now))
+            .filter(refresh::Column::Digest.eq(old.0.as_str()))
+            .filter(refresh::Column::RotatedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(storage)?
+            .rows_affected;
+        if claimed == 0 {
+            txn.rollback().await.map_err(storage)?;
+            return Ok(Rotation::AlreadyRotated);
+        }
+        refresh::Entity::insert(refresh_model(new))
+            .exec(&txn)
+            .await
+            .map_err(storage)?;
+        txn.commit().await.map_err(storage)?;
+        Ok(Rotation::Rotated)
+    }
+
+    async fn revoke_grants(&self, ids: &[String], now: i64) -> DomainResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let txn = self.begin().await?;
+        grant::Entity::update_many()
+            .col_expr(grant::Column::RevokedAt, Expr::value(now))
+            .filter(grant::Column::Id.is_in(ids.iter().cloned()))
+            .filter(grant::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(storage)?;
+        let changes: Vec<Change> = ids
+            .iter()
+            .map(|id| Change::GrantRevoked {
+                grant_id: id.clone(),
+            })
+            .collect();
+        self.commit(txn, &changes).await.map_err(storage)
+    }
+
+    async fn grants_of(&self, user: UserId, app: AppId) -> DomainResult<Vec<String>> {
+        grant::Entity::find()
+            .select_only()
+            .column(grant::Column::Id)
+            .filter(grant::Column::UserId.eq(user.0))
+            .filter(grant::Column::AppId.eq(app.0))
+            .filter(grant::Column::RevokedAt.is_null())
+            .into_tuple::<String>()
+            .all(&self.db)
+            .await
+            .map_err(storage)
+    }
+
+    async fn revoked_grants_since(&self, since: i64) -> DomainResult<Vec<String>> {
+        grant::Entity::find()
+            .select_only()
+            .column(grant::Column::Id)
+            .filter(grant::Column::RevokedAt.gte(since))
+            .into_tuple::<String>()
+            .all(&self.db)
+            .await
+            .map_err(storage)
+    }
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64, now: i64) -> DomainResult<()> {
+        let txn = self.begin().await?;
+        revoked::Entity::insert(revoked::ActiveModel {
+            jti: Set(jti.to_owned()),
+            expires_at: Set(expires_at),
+            revoked_at: Set(now),
+        })
+        .on_conflict_do_nothing()
+        .exec(&txn)
+        .await
+        .map_err(storage)?;
+        let change = Change::AccessTokenRevoked {
+            jti: jti.to_owned(),
+            exp: expires_at,
+        };
+        self.commit(txn, &[change]).await.map_err(storage)
+    }
+
+    async fn revoked_access_tokens(&self, now: i64) -> DomainResult<Vec<(String, i64)>> {
+        revoked::Entity::find()
+            .select_only()
+            .column(revoked::Column::Jti)
+            .column(revoked::Column::ExpiresAt)
+            .filter(revoked::Column::ExpiresAt.gt(now))
+            .into_tuple::<(String, i64)>()
+            .all(&self.db)
+            .await
+            .map_err(storage)
+    }
+
+    async fn insert_request_token(
+        &self,
+        t: &RequestTokenRecord,
+        audit: &AuditEvent,
+    ) -> DomainResult<()> {
+        let txn = self.begin().await?;
+        request_token::Entity::insert(request_token::ActiveModel {
+            digest: Set(t.digest.0.clone()),
+            app_id: Set(t.app_id.0),
+            company_id: Set(t.company_id.0),
+            created_by: Set(t.created_by.0),
+            created_at: Set(t.created_at),
+            expires_at: Set(t.expires_at),
+        })
+        .exec(&txn)
+        .await
+        .map_err(storage)?;
+        record(&txn, audit).await?;
+        self.commit(txn, &[]).await.map_err(storage)
+    }
+
+    async fn find_request_token(
+        &self,
+        digest: &TokenDigest,
+    ) -> DomainResult<Option<RequestTokenRecord>> {
+        Ok(request_token::Entity::find_by_id(digest.0.clone())
+            .one(&self.db)
+            .await
+            .map_err(storage)?
+            .map(|t| RequestTokenRecord {
+                digest: TokenDigest(t.digest),
+                app_id: AppId(t.app_id),
+                company_id: CompanyId(t.company_id),
+                created_by: UserId(t.created_by),
+                created_at: t.created_at,
+                expires_at: t.expires_at,
+            }))
+    }
+
+    async fn signing_keys(&self) -> DomainResult<Vec<SigningKeyRecord>> {
+        Ok(signing_key::Entity::find()
+            .all(&self.db)
+            .await
+            .map_err(storage)?
+            .into_iter()
+            .map(|k| SigningKeyRecord {
+                kid: k.kid,
+                algorithm: k.algorithm,
+                public_jwk: k.public_jwk,
+                sealed_private_key: k.sealed_private_key,
+                created_at: k.created_at,
+                retired_at: k.retired_at,
+            })
+            .collect())
+    }
+
+    async fn add_signing_key(&self, k: &SigningKeyRecord, now: i64) -> DomainResult<()> {
+        let txn = self.begin().await?;
+        signing_key::Entity::update_many()
+            .col_expr(signing_key::Column::RetiredAt, Expr::value(now))
+            .filter(signing_key::Column::RetiredAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(storage)?;
+        signing_key::Entity::insert(signing_key::ActiveModel {
+            kid: Set(k.kid.clone()),
+            algorithm: Set(k.algorithm.clone()),
+            public_jwk: Set(k.public_jwk.clone()),
+            sealed_private_key: Set(k.sealed_private_key.clone()),
+            created_at: Set(k.created_at),
+            retired_at: Set(None),
+        })
+        .exec(&txn)
+        .await
+        .map_err(storage)?;
+        self.commit(txn, &[Change::Keys]).await.map_err(storage)
+    }
+
+    async fn purge_expired(&self, now: i64) -> DomainResult<u64> {
+        let mut n = 0;
+        n += code::Entity::delete_many()
+            .filter(code::Column::ExpiresAt.lt(now - 3600))
+            .exec(&self.db)
+            .await
+            .map_err(storage)?
+            .rows_affected;
+        n += request_token::Entity::delete_many()
+            .filter(request_token::Column::ExpiresAt.lt(now))
+            .exec(&self.db)
+            .await
+            .map_err(storage)?
+            .rows_affected;
+        n += revoked::Entity::delete_many()
+            .filter(revoked::Column::ExpiresAt.lt(now))
+            .exec(&self.db)
+            .await
+            .map_err(storage)?
+            .rows_affected;
+        n += refresh::Entity::delete_many()
+            .filter(refresh::Column::ExpiresAt.lt(now))
+            .exec(&self.db)
+            .await
+            .map_err(storage)?
+            .rows_affected;
+        // A grant without refresh tokens is over (its access tokens expire on their own).
+        let empty = Condition::all().add(
+            grant::Column::Id.not_in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(refresh::Column::GrantId)
+                    .from(refresh::Entity)
+                    .to_owned(),
+            ),
+        );
+        n += grant::Entity::delete_many()
+            .filter(empty)
+            .filter(grant::Column::CreatedAt.lt(now - 86_400))
+            .exec(&self.db)
+            .await
+            .map_err(storage)?
+            .rows_affected;
+        Ok(n)
+    }
+}
