@@ -35,6 +35,16 @@ pub enum Command {
     Bootstrap(BootstrapArgs),
     /// Check the configuration and the API catalog without starting.
     CheckConfig,
+    /// Manage token-signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Add a new active signing key; running servers sign with it within seconds, and the old
+    /// key stays published while its tokens live.
+    Rotate,
 }
 
 #[derive(clap::Args, Debug)]
@@ -78,6 +88,7 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
             if let Some(sandbox) = app.take_sandbox() {
                 print_sandbox(&sandbox);
             }
+            println!("Portico listening on {}", app.public_url());
             app.run_until_stopped()
                 .await
                 .map_err(|source| StartupError::Bind {
@@ -91,6 +102,17 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
             Ok(())
         }
         Command::Bootstrap(args) => bootstrap(config, args).await,
+        Command::Keys(KeysCommand::Rotate) => {
+            let master = startup::master_key(&config)?;
+            let store = startup::open_store(&config).await?;
+            let kid = portico_oauth::rotate_keys(&store, &master, config.tokens.signing_algorithm)
+                .await?;
+            println!(
+                "new signing key {kid} ({})",
+                config.tokens.signing_algorithm.as_str()
+            );
+            Ok(())
+        }
         Command::CheckConfig => {
             let catalog = startup::load_catalog(&config)?;
             println!(

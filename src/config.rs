@@ -13,11 +13,13 @@ const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub master_key: String,
+    pub master_key_file: PathBuf,
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub catalog: CatalogConfig,
     pub sandbox: SandboxConfig,
     pub admin: AdminConfig,
+    pub tokens: TokensConfig,
     pub log: LogConfig,
 }
 
@@ -53,6 +55,17 @@ pub struct SandboxConfig {
 pub struct AdminConfig {
     pub session_ttl_seconds: u64,
     pub max_secret_grace_seconds: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensConfig {
+    pub audience: String,
+    pub signing_algorithm: portico_oauth::SigningAlgorithm,
+    pub access_token_ttl_seconds: u32,
+    pub refresh_token_ttl_seconds: u32,
+    pub authorization_code_ttl_seconds: u32,
+    pub request_token_ttl_seconds: u32,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -118,10 +131,8 @@ impl Config {
 
     fn check(&self) -> Result<(), ConfigError> {
         self.bind_addr()?;
-        if !self.server.public_url.is_empty()
-            && !(self.server.public_url.starts_with("http://")
-                || self.server.public_url.starts_with("https://"))
-        {
+        let url = &self.server.public_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err(ConfigError::Invalid(
                 "server.public_url must start with http:// or https://".into(),
             ));
@@ -130,6 +141,16 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "database.url must be sqlite://<path> or postgres://...".into(),
+            ));
+        }
+        let t = &self.tokens;
+        if t.access_token_ttl_seconds == 0
+            || t.refresh_token_ttl_seconds == 0
+            || t.authorization_code_ttl_seconds == 0
+            || t.request_token_ttl_seconds == 0
+        {
+            return Err(ConfigError::Invalid(
+                "tokens.*_ttl_seconds must be positive".into(),
             ));
         }
         Ok(())

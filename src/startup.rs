@@ -4,6 +4,7 @@
 use crate::config::{Config, ConfigError};
 use portico_domain::{ApiCatalog, CatalogError, DomainError};
 use portico_http::{AppState, HttpSettings, health::Readiness};
+use portico_oauth::{OAuthService, OAuthSettings, keys::MasterKey};
 use portico_registry::{Registry, RegistrySettings, Sandbox};
 use portico_store::Store;
 use std::sync::Arc;
@@ -19,6 +20,10 @@ pub enum StartupError {
     Database(#[from] sea_orm::DbErr),
     #[error("{0}")]
     Domain(#[from] DomainError),
+    #[error("master key: {0}")]
+    MasterKey(String),
+    #[error("token service: {0}")]
+    OAuth(#[from] portico_oauth::StartError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -31,6 +36,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     port: u16,
+    public_url: String,
     sandbox: Option<Sandbox>,
     _listener_task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -52,13 +58,67 @@ pub fn registry(config: &Config, store: Store, catalog: ApiCatalog) -> Registry 
     Registry::new(
         Arc::new(store),
         Arc::new(catalog),
-        RegistrySettings {
-            session_ttl: chrono::Duration::seconds(config.admin.session_ttl_seconds as i64),
-            max_secret_grace: chrono::Duration::seconds(
-                config.admin.max_secret_grace_seconds as i64,
-            ),
-        },
+        registry_settings(config),
     )
+}
+
+fn registry_settings(config: &Config) -> RegistrySettings {
+    RegistrySettings {
+        session_ttl: chrono::Duration::seconds(config.admin.session_ttl_seconds as i64),
+        max_secret_grace: chrono::Duration::seconds(config.admin.max_secret_grace_seconds as i64),
+    }
+}
+
+/// The master key that seals signing keys: from the configuration, or (sandbox) generated once
+/// and kept in `master_key_file`, with a loud warning.
+pub fn master_key(config: &Config) -> Result<MasterKey, StartupError> {
+    let bad = |e: &dyn std::fmt::Display| StartupError::MasterKey(e.to_string());
+    if !config.master_key.is_empty() {
+        return MasterKey::from_base64(&config.master_key).map_err(|e| bad(&e));
+    }
+    let path = &config.master_key_file;
+    let encoded = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let encoded = MasterKey::generate_base64();
+            write_secret_file(path, &encoded)
+                .map_err(|e| StartupError::MasterKey(format!("{}: {e}", path.display())))?;
+            encoded
+        }
+        Err(e) => return Err(StartupError::MasterKey(format!("{}: {e}", path.display()))),
+    };
+    tracing::warn!(
+        file = %path.display(),
+        "NO MASTER KEY CONFIGURED: signing keys are sealed with a generated key kept in this file. \
+         Set PORTICO_MASTER_KEY (32 random bytes, base64) in production."
+    );
+    MasterKey::from_base64(&encoded).map_err(|e| bad(&e))
+}
+
+/// Creates `path` readable by its owner only.
+fn write_secret_file(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(content.as_bytes())
+}
+
+pub fn oauth_settings(config: &Config, issuer: String) -> OAuthSettings {
+    let t = &config.tokens;
+    OAuthSettings {
+        issuer,
+        audience: t.audience.clone(),
+        signing_algorithm: t.signing_algorithm,
+        access_token_ttl: t.access_token_ttl_seconds.into(),
+        refresh_token_ttl: t.refresh_token_ttl_seconds.into(),
+        authorization_code_ttl: t.authorization_code_ttl_seconds.into(),
+        request_token_ttl: t.request_token_ttl_seconds.into(),
+    }
 }
 
 struct DatabaseReadiness(Store);
@@ -72,9 +132,14 @@ impl Readiness for DatabaseReadiness {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let catalog = load_catalog(&config)?;
+        let catalog = Arc::new(load_catalog(&config)?);
+        let master = master_key(&config)?;
         let store = open_store(&config).await?;
-        let registry = registry(&config, store.clone(), catalog);
+        let registry = Registry::new(
+            Arc::new(store.clone()),
+            catalog.clone(),
+            registry_settings(&config),
+        );
         let sandbox = if config.sandbox.enabled {
             registry.ensure_sandbox().await?
         } else {
@@ -98,8 +163,17 @@ impl Application {
         } else {
             config.server.public_url.trim_end_matches('/').to_owned()
         };
+        let oauth = OAuthService::start(
+            oauth_settings(&config, public_url.clone()),
+            Arc::new(store.clone()),
+            catalog,
+            registry.clone(),
+            master,
+        )
+        .await?;
         let state = AppState {
             registry,
+            oauth,
             readiness: Arc::new(DatabaseReadiness(store)),
             settings: Arc::new(HttpSettings {
                 secure_cookies: public_url.starts_with("https://"),
@@ -111,6 +185,7 @@ impl Application {
             listener,
             router: portico_http::app(state),
             port,
+            public_url,
             sandbox,
             _listener_task: listener_task,
         })
@@ -118,6 +193,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The URL clients reach this server at (the token issuer).
+    pub fn public_url(&self) -> &str {
+        &self.public_url
     }
 
     /// The accounts the first run created, with their one-time passwords (None after the first

@@ -1,14 +1,15 @@
-//! The test harness: `spawn_app` starts the real server in-process on port 0 over a fresh
+//! The test harness: `spawn_app` starts the real `portico` binary on port 0 over a fresh
 //! database (a SQLite file in a temporary directory, or a new PostgreSQL database when
-//! `PORTICO_TEST_DATABASE_URL` is set), and `TestApp` drives it over HTTP.
+//! `PORTICO_TEST_DATABASE_URL` is set), reads the sandbox accounts and the address it prints,
+//! and `TestApp` drives it over HTTP. `Node::start` starts more processes on the same database.
 
-use portico::config::Config;
-use portico::startup::Application;
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::path::PathBuf;
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -57,7 +58,108 @@ pub struct TestApp {
     pub developer: Credentials,
     pub developer_company_id: String,
     pub database_url: String,
+    pub master_key: String,
+    pub node: Node,
     _db: TestDatabase,
+}
+
+/// A running `portico serve` process; killed when dropped.
+pub struct Node {
+    pub base: String,
+    child: Child,
+    /// What the process printed before it was ready (the sandbox accounts, on a first run).
+    pub banner: Vec<String>,
+}
+
+impl Node {
+    /// Starts `portico serve` on a free port with `database_url`, the given master key and any
+    /// `PORTICO_*` overrides; returns once it listens.
+    pub async fn start(database_url: &str, master_key: &str, overrides: &[(&str, &str)]) -> Node {
+        let workdir =
+            std::env::temp_dir().join(format!("portico-node-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&workdir).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portico"));
+        cmd.arg("serve")
+            .current_dir(&workdir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PORTICO_DATABASE_URL", database_url)
+            .env("PORTICO_SERVER_BIND", "127.0.0.1:0")
+            .env(
+                "PORTICO_CATALOG_PATH",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/config/apis.toml"),
+            )
+            .env("PORTICO_MASTER_KEY", master_key)
+            .env("PORTICO_DATABASE_MAX_CONNECTIONS", "4")
+            .env("PORTICO_LOG_FILTER", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(if std::env::var_os("PORTICO_TEST_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .kill_on_drop(true);
+        for (k, v) in overrides {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("the portico binary starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut banner = Vec::new();
+        let base = loop {
+            let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+                .await
+                .expect("portico is ready within a minute")
+                .expect("stdout is readable")
+                .unwrap_or_else(|| {
+                    panic!("portico exited before listening; it printed: {banner:?}")
+                });
+            if let Some(url) = line.strip_prefix("Portico listening on ") {
+                break url.trim().to_owned();
+            }
+            banner.push(line);
+        };
+        // Keep draining stdout so the process never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Node {
+            base,
+            child,
+            banner,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// From the first-run banner: (login id, one-time password, company id) of the account printed
+/// under `label`.
+fn sandbox_account(banner: &[String], label: &str) -> (Credentials, String) {
+    let at = banner
+        .iter()
+        .position(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("no '{label}' in the banner: {banner:?}"));
+    let company_id = banner[at].rsplit("id ").next().unwrap().trim().to_owned();
+    let value = |prefix: &str| {
+        banner[at..]
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
+            .unwrap_or_else(|| panic!("no '{prefix}' after '{label}'"))
+    };
+    (
+        Credentials {
+            login_id: value("admin login id:"),
+            password: value("password (shown once):"),
+        },
+        company_id,
+    )
+}
+
+/// A random master key for a test server (32 bytes, base64).
+pub fn random_master_key() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes().repeat(2))
 }
 
 /// A signed-in admin: the bearer token of the session.
@@ -138,58 +240,28 @@ async fn drop_stale_databases(admin: &sea_orm::DatabaseConnection) {
     .await;
 }
 
-/// The configuration a test server runs with: the repository's defaults, a free port, the
-/// given database, and any `PORTICO_*` overrides.
-pub fn test_config(database_url: &str, overrides: &[(&str, &str)]) -> Config {
-    let mut vars: HashMap<String, String> = HashMap::from([
-        ("PORTICO_DATABASE_URL".into(), database_url.to_owned()),
-        ("PORTICO_SERVER_BIND".into(), "127.0.0.1:0".into()),
-        (
-            "PORTICO_CATALOG_PATH".into(),
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config/apis.toml").into(),
-        ),
-        ("PORTICO_DATABASE_MAX_CONNECTIONS".into(), "4".into()),
-    ]);
-    for (k, v) in overrides {
-        vars.insert((*k).to_owned(), (*v).to_owned());
-    }
-    let file = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/default.toml"));
-    Config::load_with_env(Some(&file), |k| vars.get(k).cloned()).expect("test configuration")
-}
-
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, &[]).await
 }
 
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
     let db = test_database(backend).await;
-    let mut app = Application::build(test_config(&db.url, overrides))
-        .await
-        .expect("the server starts");
-    let sandbox = app
-        .take_sandbox()
-        .expect("a fresh database gets the sandbox");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let creds = |o: &portico_registry::BootstrapOutcome| Credentials {
-        login_id: o.admin.login_id.clone(),
-        password: o
-            .generated_password
-            .as_ref()
-            .expect("sandbox passwords are generated")
-            .expose()
-            .to_owned(),
-    };
+    let master_key = random_master_key();
+    let node = Node::start(&db.url, &master_key, overrides).await;
+    let (staff, _) = sandbox_account(&node.banner, "operator (staff):");
+    let (developer, developer_company_id) = sandbox_account(&node.banner, "development partner:");
     TestApp {
-        base,
+        base: node.base.clone(),
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
-        staff: creds(&sandbox.operator),
-        developer: creds(&sandbox.developer),
-        developer_company_id: sandbox.developer.company.id.to_string(),
+        staff,
+        developer,
+        developer_company_id,
         database_url: db.url.clone(),
+        master_key,
+        node,
         _db: db,
     }
 }

@@ -1,5 +1,8 @@
-//! Black-box tests: the real server on port 0, driven over HTTP, on SQLite and PostgreSQL.
+//! Black-box tests: the real `portico` binary on port 0, driven over HTTP, on SQLite and
+//! PostgreSQL.
 
 pub mod helpers;
+pub mod oauth_helpers;
 
+mod oauth;
 mod registry;

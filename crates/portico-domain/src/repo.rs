@@ -2,6 +2,7 @@
 //! implementation lives in `portico-store`. Every method that changes something takes the
 //! audit event to write in the same transaction, and the store announces the [`crate::Change`].
 
+use crate::Notice;
 use crate::{
     AppId, AuditEntry, AuditEvent, AuditQuery, AuthorizationCodeRecord, CodeRedemption, Company,
     CompanyId, DomainResult, PartnerApp, RefreshTokenRecord, RequestTokenRecord, Rotation,
@@ -9,6 +10,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 #[async_trait]
 pub trait CompanyStore: Send + Sync {
@@ -180,4 +182,13 @@ pub trait TokenStore: Send + Sync {
     /// Deletes what can no longer be used: expired codes, request tokens, refresh tokens (and
     /// their grants once empty), revoked-token entries past their expiry.
     async fn purge_expired(&self, now: i64) -> DomainResult<u64>;
+}
+
+/// Called with every notice, synchronously: for a change made on this node before the call that
+/// made it returns, so nothing on this node can act on stale cached state afterwards.
+pub type NoticeObserver = Arc<dyn Fn(&Notice) + Send + Sync>;
+
+/// Where caches learn about changes (this node's, and other nodes' where the store relays them).
+pub trait ChangeNotices: Send + Sync {
+    fn observe_changes(&self, observer: NoticeObserver);
 }

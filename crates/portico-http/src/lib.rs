@@ -3,11 +3,14 @@
 
 pub mod admin;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod oauth;
 
 use axum::{Router, extract::DefaultBodyLimit, http::Request};
+use portico_oauth::OAuthService;
 use portico_registry::Registry;
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
@@ -24,6 +27,7 @@ pub struct HttpSettings {
 #[derive(Clone)]
 pub struct AppState {
     pub registry: Registry,
+    pub oauth: OAuthService,
     pub readiness: Arc<dyn health::Readiness>,
     pub settings: Arc<HttpSettings>,
 }
@@ -34,6 +38,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .nest("/admin/v1", admin::router())
+        .merge(console::router())
+        .merge(oauth::router())
         .layer(DefaultBodyLimit::max(limit))
         // Log method and path only: query strings can carry codes and states.
         .layer(

@@ -105,11 +105,9 @@ impl OAuthService {
                     });
                 return refuse(400, why);
             }
-            Err(AuthError::Redirect(mut e)) => {
-                if let Some(f) = flow.take_failure() {
-                    e.description().explain(f.description());
-                }
-                return AuthorizeStep::Redirect(self.with_iss(e.into()));
+            Err(AuthError::Redirect(e)) => {
+                let ours = flow.take_failure().map(|f| f.description());
+                return AuthorizeStep::Redirect(self.error_redirect(e.into(), ours));
             }
             Err(AuthError::PrimitiveError) => {
                 return failed(
@@ -124,10 +122,8 @@ impl OAuthService {
         let error = |kind, description: &str| {
             let mut err = AuthorizationError::default();
             err.set_type(kind);
-            err.explain(description.to_owned());
-            AuthorizeStep::Redirect(
-                self.with_iss(ErrorUrl::new(redirect.clone(), state.as_deref(), err).into()),
-            )
+            let url = ErrorUrl::new(redirect.clone(), state.as_deref(), err).into();
+            AuthorizeStep::Redirect(self.error_redirect(url, Some(description.to_owned())))
         };
         let app = &client.app;
         if !app.spec.active {
@@ -176,6 +172,39 @@ impl OAuthService {
                 ),
             },
         }
+    }
+
+    /// An error redirect in RFC 6749 §4.1.2.1 terms. oxide-auth names its parameters
+    /// `description` and `uri` instead of `error_description` and `error_uri`; they come after
+    /// its `error`, so only those are renamed (the client's own redirect URI may well have a
+    /// `description` parameter). Our precise description replaces oxide-auth's generic one.
+    fn error_redirect(&self, url: Url, description: Option<String>) -> String {
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let Some(at) = pairs.iter().rposition(|(k, _)| k == "error") else {
+            return self.with_iss(url);
+        };
+        let (kept, oxide) = pairs.split_at(at + 1);
+        let find = |name: &str| {
+            oxide
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let mut out = url.clone();
+        {
+            let mut q = out.query_pairs_mut();
+            q.clear();
+            for (k, v) in kept {
+                q.append_pair(k, v);
+            }
+            if let Some(d) = description.or_else(|| find("description")) {
+                q.append_pair("error_description", &d);
+            }
+            if let Some(u) = find("uri") {
+                q.append_pair("error_uri", &u);
+            }
+        }
+        self.with_iss(out)
     }
 
     /// RFC 9207: the authorization response names its issuer, against mix-up attacks.

@@ -6,7 +6,7 @@
 use crate::error::OAuthResult;
 use portico_domain::{
     AppId, Change, Company, CompanyId, Notice, PartnerApp, TokenDigest, User, UserId,
-    repo::{ClientSecrets, RegistryStore, TokenStore},
+    repo::{ChangeNotices, ClientSecrets, RegistryStore, TokenStore},
 };
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// Everything the token service reads from storage.
-pub trait OAuthStore: RegistryStore + TokenStore {}
-impl<T: RegistryStore + TokenStore> OAuthStore for T {}
+pub trait OAuthStore: RegistryStore + TokenStore + ChangeNotices {}
+impl<T: RegistryStore + TokenStore + ChangeNotices> OAuthStore for T {}
 
 /// Caches are dropped wholesale past this many entries: crude, but it bounds memory without an
 /// eviction policy on the hot path.

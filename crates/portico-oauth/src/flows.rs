@@ -156,6 +156,15 @@ impl<'a> OxideRequest<'a> {
         self.params.get(k).map(Cow::Borrowed)
     }
 
+    /// Extension parameters (code_verifier, PKCE challenge); client credentials are passed as
+    /// `authorization`, and showing them here too would read as a second set.
+    fn extension(&self, k: &str) -> Option<Cow<'_, str>> {
+        match k {
+            "client_id" | "client_secret" => None,
+            _ => self.get(k),
+        }
+    }
+
     fn credentials(&self) -> Option<(Cow<'_, str>, Cow<'_, [u8]>)> {
         self.client
             .map(|(id, secret)| (Cow::Borrowed(id), Cow::Borrowed(secret.as_bytes())))
@@ -186,7 +195,7 @@ impl accesstoken::Request for OxideRequest<'_> {
         self.get("grant_type")
     }
     fn extension(&self, key: &str) -> Option<Cow<'_, str>> {
-        self.get(key)
+        OxideRequest::extension(self, key)
     }
 }
 
@@ -204,7 +213,7 @@ impl client_credentials::Request for OxideRequest<'_> {
         self.get("grant_type")
     }
     fn extension(&self, key: &str) -> Option<Cow<'_, str>> {
-        self.get(key)
+        OxideRequest::extension(self, key)
     }
 }
 
@@ -225,7 +234,7 @@ impl refresh::Request for OxideRequest<'_> {
         self.credentials()
     }
     fn extension(&self, key: &str) -> Option<Cow<'_, str>> {
-        self.get(key)
+        OxideRequest::extension(self, key)
     }
 }
 
@@ -249,7 +258,7 @@ impl authorization::Request for OxideRequest<'_> {
         self.get("response_type")
     }
     fn extension(&self, key: &str) -> Option<Cow<'_, str>> {
-        self.get(key)
+        OxideRequest::extension(self, key)
     }
 }
 

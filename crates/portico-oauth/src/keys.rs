@@ -350,7 +350,7 @@ mod tests {
         ] {
             let m = master();
             let record = generate_key(alg, &m, 1000).unwrap();
-            let ring = KeyRing::build(&[record.clone()], &m, 1000, 3600).unwrap();
+            let ring = KeyRing::build(std::slice::from_ref(&record), &m, 1000, 3600).unwrap();
             let token = ring.sign(br#"{"sub":"s","exp":99999999999}"#);
             let header = decode_header(&token).unwrap();
             assert_eq!(header.kid.as_deref(), Some(record.kid.as_str()));
@@ -380,7 +380,7 @@ mod tests {
         let m = master();
         let record = generate_key(SigningAlgorithm::EdDSA, &m, 0).unwrap();
         assert!(matches!(
-            KeyRing::build(&[record.clone()], &master(), 0, 0),
+            KeyRing::build(std::slice::from_ref(&record), &master(), 0, 0),
             Err(KeyError::CannotUnseal(_))
         ));
         let moved = SigningKeyRecord {

@@ -32,9 +32,10 @@ use directory::{Directory, OAuthStore};
 use keys::{KeyError, KeyRing, MasterKey};
 use portico_domain::{ApiCatalog, Notice};
 use portico_registry::Registry;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::Notify;
 
 pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -53,6 +54,9 @@ pub(crate) struct Inner {
     pub(crate) registry: Registry,
     keys: RwLock<Arc<KeyRing>>,
     master: MasterKey,
+    /// Wakes the task that reloads what cannot be reloaded inside a notice: keys, revocations.
+    reload: Arc<Notify>,
+    reload_revocations: AtomicBool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,16 +96,15 @@ impl Inner {
 }
 
 impl OAuthService {
-    /// Loads (or on first start, makes) the signing keys and the revocation lists, and starts
-    /// the background work: applying change notices, noticing key rotations, purging expired
-    /// tokens.
+    /// Loads (or on first start, makes) the signing keys and the revocation lists, subscribes to
+    /// change notices, and starts the background work: reloading keys after a rotation,
+    /// purging expired tokens.
     pub async fn start(
         settings: OAuthSettings,
         store: Arc<dyn OAuthStore>,
         catalog: Arc<ApiCatalog>,
         registry: Registry,
         master: MasterKey,
-        notices: broadcast::Receiver<Notice>,
     ) -> Result<Self, StartError> {
         let now = now();
         let mut records = store.signing_keys().await.map_err(OAuthError::from)?;
@@ -123,7 +126,7 @@ impl OAuthService {
         }
         let keep_retired = settings.access_token_ttl + 300;
         let ring = KeyRing::build(&records, &master, now, keep_retired)?;
-        let directory = Directory::new(store);
+        let directory = Directory::new(store.clone());
         directory
             .load_revocations(now, settings.access_token_ttl)
             .await?;
@@ -134,8 +137,16 @@ impl OAuthService {
             registry,
             keys: RwLock::new(Arc::new(ring)),
             master,
+            reload: Arc::new(Notify::new()),
+            reload_revocations: AtomicBool::new(false),
         });
-        tokio::spawn(follow_notices(Arc::downgrade(&inner), notices));
+        let weak = Arc::downgrade(&inner);
+        store.observe_changes(Arc::new(move |notice: &Notice| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_notice(notice);
+            }
+        }));
+        tokio::spawn(reloader(Arc::downgrade(&inner), inner.reload.clone()));
         tokio::spawn(housekeeping(Arc::downgrade(&inner)));
         Ok(Self { inner })
     }
@@ -178,27 +189,33 @@ pub async fn rotate_keys(
     Ok(key.kid)
 }
 
-async fn follow_notices(inner: Weak<Inner>, mut notices: broadcast::Receiver<Notice>) {
+impl Inner {
+    /// Applies a notice to the caches at once; what needs the database is left to `reloader`.
+    fn on_notice(&self, notice: &Notice) {
+        if self.directory.apply(notice, now()) {
+            if *notice == Notice::Resync {
+                self.reload_revocations.store(true, Ordering::Release);
+            }
+            self.reload.notify_one();
+        }
+    }
+}
+
+/// Holds only a weak reference between wake-ups, so a dropped service is not kept alive.
+async fn reloader(inner: Weak<Inner>, wake: Arc<Notify>) {
     loop {
-        let notice = match notices.recv().await {
-            Ok(n) => n,
-            Err(broadcast::error::RecvError::Lagged(_)) => Notice::Resync,
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
+        wake.notified().await;
         let Some(inner) = inner.upgrade() else { return };
-        let now = now();
-        if inner.directory.apply(&notice, now) {
-            if let Err(e) = inner.reload_keys().await {
-                tracing::error!(error = %e, "reloading signing keys failed");
-            }
-            if notice == Notice::Resync
-                && let Err(e) = inner
-                    .directory
-                    .load_revocations(now, inner.settings.access_token_ttl)
-                    .await
-            {
-                tracing::error!(error = %e, "reloading revocations failed");
-            }
+        if let Err(e) = inner.reload_keys().await {
+            tracing::error!(error = %e, "reloading signing keys failed");
+        }
+        if inner.reload_revocations.swap(false, Ordering::AcqRel)
+            && let Err(e) = inner
+                .directory
+                .load_revocations(now(), inner.settings.access_token_ttl)
+                .await
+        {
+            tracing::error!(error = %e, "reloading revocations failed");
         }
     }
 }
@@ -215,7 +232,7 @@ async fn housekeeping(inner: Weak<Inner>) {
             tracing::warn!(error = %e, "checking signing keys failed");
         }
         rounds += 1;
-        if rounds % 120 == 0 {
+        if rounds.is_multiple_of(120) {
             let now = now();
             inner
                 .directory

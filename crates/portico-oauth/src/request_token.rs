@@ -42,7 +42,7 @@ impl OAuthService {
             .directory
             .client(app_id)
             .await
-            .map_err(|e| DomainError::storage(e))?
+            .map_err(DomainError::storage)?
             .filter(|e| e.app.is_available_to(company))
             .ok_or_else(missing)?;
         let app = &entry.app;
@@ -50,7 +50,7 @@ impl OAuthService {
             .directory
             .is_enabled_for(app, company)
             .await
-            .map_err(|e| DomainError::storage(e))?;
+            .map_err(DomainError::storage)?;
         if !enabled {
             return Err(DomainError::invalid("app_id", crate::issue::NOT_ENABLED));
         }

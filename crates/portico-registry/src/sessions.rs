@@ -91,7 +91,7 @@ impl Registry {
         let Some(company) = self.store.company(user.company_id).await? else {
             return Ok(None);
         };
-        Ok(company.enabled.then(|| Actor {
+        Ok(company.enabled.then_some(Actor {
             user_id: user.id,
             login_id: user.login_id,
             company,

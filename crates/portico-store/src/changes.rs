@@ -1,39 +1,42 @@
-//! How caches on every node learn about changes. Each node publishes what it changed to its own
-//! subscribers at once; on PostgreSQL it also NOTIFYs, and every node LISTENs and relays what it
-//! hears. A subscriber that may have missed notices (a lost LISTEN connection, a lagging
-//! receiver) gets [`Notice::Resync`] and drops everything it cached.
+//! How caches on every node learn about changes. Each node tells its own observers what it
+//! changed right after the commit, before the call returns; on PostgreSQL it also NOTIFYs, and
+//! every node LISTENs and relays what it hears. After a lost LISTEN connection observers get
+//! [`Notice::Resync`] and drop everything they cached.
 
 use portico_domain::Change;
 pub use portico_domain::Notice;
+use portico_domain::repo::NoticeObserver;
 use sea_orm::sqlx::{PgPool, postgres::PgListener};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::sync::broadcast;
 
 pub(crate) const CHANNEL: &str = "portico_changes";
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub(crate) struct ChangeFeed {
-    tx: broadcast::Sender<Notice>,
+    observers: Arc<RwLock<Vec<NoticeObserver>>>,
 }
 
 impl ChangeFeed {
-    pub(crate) fn new() -> Self {
-        Self {
-            tx: broadcast::channel(4096).0,
+    pub(crate) fn observe(&self, observer: NoticeObserver) {
+        self.observers
+            .write()
+            .expect("observers lock")
+            .push(observer);
+    }
+
+    fn notify(&self, notice: Notice) {
+        for o in self.observers.read().expect("observers lock").iter() {
+            o(&notice);
         }
     }
 
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Notice> {
-        self.tx.subscribe()
-    }
-
     pub(crate) fn publish(&self, change: Change) {
-        // No subscriber is fine: nothing is cached yet.
-        let _ = self.tx.send(Notice::Change(change));
+        self.notify(Notice::Change(change));
     }
 
     fn resync(&self) {
-        let _ = self.tx.send(Notice::Resync);
+        self.notify(Notice::Resync);
     }
 }
 

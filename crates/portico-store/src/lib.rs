@@ -8,7 +8,6 @@ mod registry;
 mod tokens;
 
 use changes::ChangeFeed;
-pub use changes::Notice;
 use portico_domain::{Change, DomainError};
 use portico_migration::MigratorTrait;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -46,7 +45,7 @@ impl Store {
         let db = Database::connect(opt).await?;
         Ok(Self {
             db,
-            feed: ChangeFeed::new(),
+            feed: ChangeFeed::default(),
         })
     }
 
@@ -68,12 +67,6 @@ impl Store {
         self.db.close().await
     }
 
-    /// Notices of changes made by this node and, on PostgreSQL once
-    /// [`Store::listen_for_changes`] runs, by every other node.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Notice> {
-        self.feed.subscribe()
-    }
-
     /// On PostgreSQL, relays other nodes' changes (LISTEN/NOTIFY) into [`Store::subscribe`].
     /// On SQLite there is one node and nothing to listen to.
     pub fn listen_for_changes(&self) -> Option<tokio::task::JoinHandle<()>> {
@@ -85,7 +78,7 @@ impl Store {
 
     /// Commits `txn` and announces `changes`: on PostgreSQL inside the transaction (NOTIFY is
     /// delivered on commit, so other nodes never hear of a change that rolled back), and to this
-    /// node's subscribers right after the commit.
+    /// node's observers right after the commit.
     async fn commit(&self, txn: DatabaseTransaction, changes: &[Change]) -> Result<(), DbErr> {
         if txn.get_database_backend() == DbBackend::Postgres {
             for change in changes {
@@ -106,6 +99,14 @@ impl Store {
 
     async fn begin(&self) -> Result<DatabaseTransaction, DomainError> {
         self.db.begin().await.map_err(storage)
+    }
+}
+
+/// Observers hear of changes made by this node and, on PostgreSQL once
+/// [`Store::listen_for_changes`] runs, by every other node.
+impl portico_domain::repo::ChangeNotices for Store {
+    fn observe_changes(&self, observer: portico_domain::repo::NoticeObserver) {
+        self.feed.observe(observer);
     }
 }
 

@@ -6,6 +6,7 @@ mod apps;
 mod audit;
 mod companies;
 mod enablements;
+mod request_tokens;
 mod sessions;
 
 use crate::AppState;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(apps::router())
         .merge(enablements::router())
         .merge(audit::router())
+        .merge(request_tokens::router())
         .layer(axum::middleware::map_response(no_store))
 }
 

@@ -1,0 +1,378 @@
+//! HTML forms: `application/x-www-form-urlencoded` bodies as name/value pairs (checkbox fields
+//! repeat), and the New / Modify Partner Application form turned into the domain's
+//! [`AppRegistration`] and [`AppChanges`]. Nothing here validates what the domain validates:
+//! the form is passed on as the user sent it, and the domain's errors are shown beside the
+//! fields.
+
+use super::error::ConsoleError;
+use crate::AppState;
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, Request},
+    http::{StatusCode, header},
+};
+use portico_domain::{
+    ApiSelection, AppChanges, AppRegistration, AppSpec, DomainError, DomainResult, GrantType,
+};
+use serde::Serialize;
+
+/// A form body as sent: name/value pairs in order, names repeated for checkboxes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FormData(Vec<(String, String)>);
+
+impl FormData {
+    pub fn parse(body: &[u8]) -> Result<Self, ConsoleError> {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+            .map(Self)
+            .map_err(|_| ConsoleError::BadRequest("the form could not be read".into()))
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, in order.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().to_owned()
+    }
+
+    /// Whether a checkbox was checked (sent at all).
+    pub fn checked(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+impl FromRequest<AppState> for FormData {
+    type Rejection = ConsoleError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ConsoleError> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !is_form {
+            return Err(ConsoleError::BadRequest(
+                "expected a form (application/x-www-form-urlencoded)".into(),
+            ));
+        }
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            ConsoleError::BadRequest(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                "the form is too large".into()
+            } else {
+                "the form could not be read".into()
+            })
+        })?;
+        Self::parse(&body)
+    }
+}
+
+/// The New / Modify Partner Application form as the user filled it in, so it can be shown
+/// again unchanged next to an error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AppForm {
+    pub name: String,
+    pub description: String,
+    pub active: bool,
+    /// The checked APIs (`api=<scope>`), in form order.
+    pub apis: Vec<String>,
+    /// The checked sensitive data groups (`group=<api scope>:<group scope>`), as
+    /// (api, group).
+    pub groups: Vec<(String, String)>,
+    /// The redirect URI textarea as typed: one URI a line.
+    pub redirect_uris: String,
+    /// The checked grant types (`grant_type=<name>`).
+    pub grant_types: Vec<String>,
+}
+
+impl AppForm {
+    /// What a New Partner Application form starts with.
+    pub fn blank() -> Self {
+        Self {
+            active: true,
+            grant_types: [GrantType::AuthorizationCode, GrantType::RefreshToken]
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            ..Self::default()
+        }
+    }
+
+    /// The Modify form of a registered app.
+    pub fn of(spec: &AppSpec) -> Self {
+        Self {
+            name: spec.name.clone(),
+            description: spec.description.clone(),
+            active: spec.active,
+            apis: spec.apis.iter().map(|s| s.api.clone()).collect(),
+            groups: spec
+                .apis
+                .iter()
+                .flat_map(|s| {
+                    s.sensitive_data_groups
+                        .iter()
+                        .map(|g| (s.api.clone(), g.clone()))
+                })
+                .collect(),
+            redirect_uris: spec.redirect_uris.join("\n"),
+            grant_types: spec
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+        }
+    }
+
+    pub fn parse(form: &FormData) -> Self {
+        Self {
+            name: form.text("name"),
+            description: form.text("description"),
+            active: form.checked("active"),
+            apis: form.all("api").map(str::to_owned).collect(),
+            groups: form
+                .all("group")
+                .map(|v| match v.split_once(':') {
+                    Some((api, group)) => (api.to_owned(), group.to_owned()),
+                    None => (String::new(), v.to_owned()),
+                })
+                .collect(),
+            redirect_uris: form.text("redirect_uris"),
+            grant_types: form.all("grant_type").map(str::to_owned).collect(),
+        }
+    }
+
+    pub fn has_api(&self, api: &str) -> bool {
+        self.apis.iter().any(|a| a == api)
+    }
+
+    pub fn has_group(&self, api: &str, group: &str) -> bool {
+        self.groups.iter().any(|(a, g)| a == api && g == group)
+    }
+
+    pub fn has_grant(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+
+    /// Each checked API with the groups checked beneath it. A group whose API is not checked
+    /// is passed on as an entry of its own, so the catalog names the problem instead of the
+    /// group being dropped (or its API added) silently.
+    pub fn selection(&self) -> Vec<ApiSelection> {
+        let mut out: Vec<ApiSelection> = self
+            .apis
+            .iter()
+            .map(|api| ApiSelection {
+                api: api.clone(),
+                sensitive_data_groups: self
+                    .groups
+                    .iter()
+                    .filter(|(a, _)| a == api)
+                    .map(|(_, g)| g.clone())
+                    .collect(),
+            })
+            .collect();
+        out.extend(
+            self.groups
+                .iter()
+                .filter(|(a, _)| !self.has_api(a))
+                .map(|(_, g)| ApiSelection {
+                    api: g.clone(),
+                    sensitive_data_groups: vec![],
+                }),
+        );
+        out
+    }
+
+    /// The non-empty lines of the redirect URI textarea.
+    pub fn redirect_uri_list(&self) -> Vec<String> {
+        self.redirect_uris
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn grant_type_list(&self) -> DomainResult<Vec<GrantType>> {
+        self.grant_types
+            .iter()
+            .map(|g| {
+                GrantType::parse(g).ok_or_else(|| {
+                    DomainError::invalid("grant_types", format!("unknown grant type '{g}'"))
+                })
+            })
+            .collect()
+    }
+
+    pub fn registration(&self) -> DomainResult<AppRegistration> {
+        Ok(AppRegistration {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            active: self.active,
+            apis: self.selection(),
+            redirect_uris: self.redirect_uri_list(),
+            grant_types: Some(self.grant_type_list()?),
+        })
+    }
+
+    /// A Modify sends the whole form, so every field is a change.
+    pub fn changes(&self) -> DomainResult<AppChanges> {
+        Ok(AppChanges {
+            name: Some(self.name.clone()),
+            description: Some(self.description.clone()),
+            active: Some(self.active),
+            apis: Some(self.selection()),
+            redirect_uris: Some(self.redirect_uri_list()),
+            grant_types: Some(self.grant_type_list()?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portico_domain::ApiCatalog;
+
+    fn catalog() -> ApiCatalog {
+        ApiCatalog::parse("apis.toml", include_str!("../../../../config/apis.toml")).unwrap()
+    }
+
+    fn form(body: &str) -> AppForm {
+        AppForm::parse(&FormData::parse(body.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn repeated_fields_keep_their_order() {
+        let f = FormData::parse(b"a=1&b=2&a=3&c=&a=x%20y").unwrap();
+        assert_eq!(f.get("a"), Some("1"));
+        assert_eq!(f.all("a").collect::<Vec<_>>(), ["1", "3", "x y"]);
+        assert!(f.checked("c"));
+        assert!(!f.checked("d"));
+        assert_eq!(f.text("d"), "");
+    }
+
+    #[test]
+    fn checkboxes_become_apis_with_nested_groups() {
+        let f = form(
+            "csrf_token=t&name=Expense+Sync&description=Syncs+reports&active=on\
+             &api=expense.report.read\
+             &api=travel.profile.read\
+             &group=travel.profile.read%3Atravel.profile.passport\
+             &group=travel.profile.read:travel.profile.medical\
+             &redirect_uris=https%3A%2F%2Fapp.example%2Fcb%0D%0A%0D%0A++http://127.0.0.1:8123/cb++%0D%0A\
+             &grant_type=authorization_code&grant_type=refresh_token",
+        );
+        let reg = f.registration().unwrap();
+        assert_eq!(reg.name, "Expense Sync");
+        assert_eq!(reg.description, "Syncs reports");
+        assert!(reg.active);
+        assert_eq!(
+            reg.apis,
+            vec![
+                ApiSelection {
+                    api: "expense.report.read".into(),
+                    sensitive_data_groups: vec![],
+                },
+                ApiSelection {
+                    api: "travel.profile.read".into(),
+                    sensitive_data_groups: vec![
+                        "travel.profile.passport".into(),
+                        "travel.profile.medical".into()
+                    ],
+                },
+            ]
+        );
+        assert_eq!(
+            reg.redirect_uris,
+            vec!["https://app.example/cb", "http://127.0.0.1:8123/cb"]
+        );
+        assert_eq!(
+            reg.grant_types,
+            Some(vec![GrantType::AuthorizationCode, GrantType::RefreshToken])
+        );
+        // And the domain accepts it as it is.
+        let spec = reg.validate(&catalog()).unwrap();
+        assert_eq!(spec.apis[1].sensitive_data_groups.len(), 2);
+    }
+
+    #[test]
+    fn an_unchecked_active_box_means_inactive() {
+        let f = form("name=x&grant_type=client_credentials");
+        assert!(!f.active);
+        assert!(!f.changes().unwrap().active.unwrap());
+    }
+
+    #[test]
+    fn a_group_without_its_api_is_left_to_the_catalog() {
+        let f = form(
+            "name=x&api=expense.report.read&group=travel.profile.read:travel.profile.passport\
+             &redirect_uris=https://a.example/cb&grant_type=authorization_code",
+        );
+        let sel = f.selection();
+        assert_eq!(sel.len(), 2);
+        assert_eq!(sel[1].api, "travel.profile.passport");
+        match f.registration().unwrap().validate(&catalog()) {
+            Err(DomainError::Invalid { field, message }) => {
+                assert_eq!(field, "apis[1].api");
+                assert!(message.contains("Travel Profile"), "{message}");
+            }
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_group_under_another_api_is_refused_by_the_catalog() {
+        let f = form(
+            "name=x&api=expense.report.read&group=expense.report.read:travel.profile.passport\
+             &redirect_uris=https://a.example/cb&grant_type=authorization_code",
+        );
+        match f.registration().unwrap().validate(&catalog()) {
+            Err(DomainError::Invalid { field, .. }) => {
+                assert_eq!(field, "apis[0].sensitive_data_groups")
+            }
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_grant_types_name_the_field() {
+        let f = form("name=x&grant_type=implicit");
+        match f.registration() {
+            Err(DomainError::Invalid { field, message }) => {
+                assert_eq!(field, "grant_types");
+                assert!(message.contains("implicit"));
+            }
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_registered_spec_round_trips_through_the_form() {
+        let f = form(
+            "name=App&description=d&active=on&api=travel.profile.read\
+             &group=travel.profile.read:travel.profile.passport\
+             &redirect_uris=https://a.example/cb&grant_type=authorization_code",
+        );
+        let spec = f.registration().unwrap().validate(&catalog()).unwrap();
+        let again = AppForm::of(&spec);
+        assert_eq!(again.apis, f.apis);
+        assert_eq!(again.groups, f.groups);
+        assert!(again.has_group("travel.profile.read", "travel.profile.passport"));
+        assert_eq!(again.redirect_uri_list(), f.redirect_uri_list());
+        assert_eq!(again.grant_types, f.grant_types);
+    }
+}

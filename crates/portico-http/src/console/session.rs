@@ -1,0 +1,336 @@
+//! Who is using the console: the `portico_session` cookie turned into the [`Actor`], CSRF
+//! checks on every POST, and the sign-in and sign-out pages.
+//!
+//! Every form carries `csrf_token` = [`auth::csrf_token`] of the session token, compared in
+//! constant time. The sign-in form has no session yet, so it uses a double-submit token: a
+//! short-lived random cookie that the form repeats in a hidden field.
+
+use super::{
+    error::{ChromeSlot, ConsoleError, ConsoleResult},
+    forms::FormData,
+    templates::Page,
+};
+use crate::{
+    AppState,
+    auth::{self, SESSION_COOKIE},
+};
+use axum::{
+    extract::{FromRequest, FromRequestParts, Query, Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
+    response::{IntoResponse, Redirect, Response},
+};
+use minijinja::{Value, context};
+use portico_domain::{Actor, DomainError, secret};
+use serde::Deserialize;
+
+/// The signed-in user of a console page.
+pub struct Console {
+    pub actor: Actor,
+    token: String,
+}
+
+impl Console {
+    /// The CSRF token every form of this session carries.
+    pub fn csrf_token(&self) -> String {
+        auth::csrf_token(&self.token)
+    }
+
+    /// What the page header shows: who is signed in, at which company, and which menus.
+    pub fn chrome(&self) -> Value {
+        chrome(&self.actor, &self.csrf_token())
+    }
+
+    /// A page of this session: `template` with `ctx` and the header values.
+    pub fn page(&self, template: &'static str, ctx: Value) -> Page {
+        Page::new(template, context! { ..ctx, ..self.chrome() })
+    }
+}
+
+fn chrome(actor: &Actor, csrf_token: &str) -> Value {
+    context! {
+        user => context! {
+            login_id => &actor.login_id,
+            company_name => &actor.company.name,
+            company_domain => &actor.company.domain,
+            is_admin => actor.is_admin(),
+            is_staff => actor.is_staff(),
+        },
+        csrf_token => csrf_token,
+    }
+}
+
+impl FromRequestParts<AppState> for Console {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ConsoleResult<Self> {
+        let sign_in = || {
+            let safe = matches!(parts.method, Method::GET | Method::HEAD);
+            ConsoleError::SignIn {
+                // After signing in, a GET comes back to where it was; a POST cannot be replayed.
+                next: safe
+                    .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_owned()))
+                    .flatten()
+                    .filter(|p| local_return_path(p)),
+            }
+        };
+        let Some(token) = auth::cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(sign_in());
+        };
+        let actor = match state.registry.authenticate(&token).await {
+            Ok(actor) => actor,
+            Err(DomainError::Unauthenticated(_)) => return Err(sign_in()),
+            Err(e) => return Err(e.into()),
+        };
+        let console = Console { actor, token };
+        if let Some(slot) = parts.extensions.get::<ChromeSlot>() {
+            let _ = slot.0.set(console.chrome());
+        }
+        Ok(console)
+    }
+}
+
+/// A POSTed form whose `csrf_token` matches the session's.
+pub struct CsrfForm(pub FormData);
+
+impl FromRequest<AppState> for CsrfForm {
+    type Rejection = ConsoleError;
+
+    async fn from_request(req: Request, state: &AppState) -> ConsoleResult<Self> {
+        let session = auth::cookie(req.headers(), SESSION_COOKIE);
+        let form = FormData::from_request(req, state).await?;
+        match session {
+            Some(token) if auth::csrf_ok(&token, form.get("csrf_token")) => Ok(CsrfForm(form)),
+            _ => Err(ConsoleError::Csrf),
+        }
+    }
+}
+
+/// Where signing in may return to: the console's pages, and the OAuth authorization endpoint
+/// (whose users sign in here first).
+const RETURN_PATHS: &[&str] = &["/admin", "/oauth2/v0/authorize"];
+
+/// Whether `target` is a local page to return to after signing in: a path under one of
+/// [`RETURN_PATHS`], never `//host`, a backslash trick, another scheme or a header injection.
+pub fn local_return_path(target: &str) -> bool {
+    let (path, _query) = target.split_once('?').unwrap_or((target, ""));
+    let allowed = RETURN_PATHS.iter().any(|p| {
+        path.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    });
+    allowed
+        && !path.starts_with("/admin/sign-")
+        && !path.contains("//")
+        && !path.contains("/..")
+        && !target.contains('\\')
+        && target.bytes().all(|b| b.is_ascii_graphic())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign in and sign out
+
+const LOGIN_CSRF_COOKIE: &str = "portico_login_csrf";
+const LOGIN_CSRF_MAX_AGE: i64 = 1800;
+
+fn login_csrf_cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{LOGIN_CSRF_COOKIE}={value}; Path=/admin/sign-in; HttpOnly; SameSite=Strict; \
+         Max-Age={max_age}{secure}"
+    ))
+    .expect("login CSRF tokens are base64url")
+}
+
+/// The login CSRF token of this browser: the one it has (so two open tabs both work) or a new
+/// one.
+fn login_csrf(headers: &HeaderMap) -> String {
+    auth::cookie(headers, LOGIN_CSRF_COOKIE)
+        .filter(|t| {
+            t.len() == 43
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .unwrap_or_else(|| secret::random_token(32))
+}
+
+#[derive(Deserialize, Default)]
+pub struct SignInQuery {
+    next: Option<String>,
+    signed_out: Option<String>,
+}
+
+struct SignInForm<'a> {
+    login_id: &'a str,
+    next: Option<&'a str>,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+fn sign_in_page(form: SignInForm<'_>) -> Page {
+    let next = form.next.filter(|n| local_return_path(n));
+    Page::new(
+        "sign_in.html",
+        context! {
+            login_id => form.login_id,
+            // Signing in to let an application in, rather than to administer.
+            for_app => next.is_some_and(|n| !n.starts_with("/admin")),
+            next => next,
+            notice => form.notice,
+            alert => form.error,
+        },
+    )
+}
+
+/// The page with a fresh (or the current) login CSRF cookie.
+fn with_login_csrf(state: &AppState, headers: &HeaderMap, page: Page) -> Response {
+    let token = login_csrf(headers);
+    let secure = state.settings.secure_cookies;
+    (
+        [(
+            header::SET_COOKIE,
+            login_csrf_cookie(&token, LOGIN_CSRF_MAX_AGE, secure),
+        )],
+        page.with(context! { csrf_token => token }),
+    )
+        .into_response()
+}
+
+pub async fn sign_in_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SignInQuery>,
+) -> ConsoleResult<Response> {
+    let next = q.next.as_deref().filter(|n| local_return_path(n));
+    // Already signed in: straight on.
+    if let Some(token) = auth::cookie(&headers, SESSION_COOKIE) {
+        match state.registry.authenticate(&token).await {
+            Ok(_) => return Ok(Redirect::to(next.unwrap_or("/admin")).into_response()),
+            Err(DomainError::Unauthenticated(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let page = sign_in_page(SignInForm {
+        login_id: "",
+        next,
+        notice: q.signed_out.is_some().then_some("You have signed out."),
+        error: None,
+    });
+    Ok(with_login_csrf(&state, &headers, page))
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: FormData,
+) -> ConsoleResult<Response> {
+    let login_id = form.get("login_id").unwrap_or_default();
+    let next = form.get("next").filter(|n| local_return_path(n));
+    let again = |status: StatusCode, error: String| {
+        let page = sign_in_page(SignInForm {
+            login_id,
+            next,
+            notice: None,
+            error: Some(error),
+        })
+        .status(status);
+        Ok(with_login_csrf(&state, &headers, page))
+    };
+    let csrf_ok = match (
+        auth::cookie(&headers, LOGIN_CSRF_COOKIE),
+        form.get("csrf_token"),
+    ) {
+        (Some(cookie), Some(field)) => {
+            secret::constant_time_eq(cookie.as_bytes(), field.as_bytes())
+        }
+        _ => false,
+    };
+    if !csrf_ok {
+        return again(
+            StatusCode::FORBIDDEN,
+            "The sign-in form expired. Please sign in again.".into(),
+        );
+    }
+    let password = form.get("password").unwrap_or_default();
+    let signed_in = match state.registry.sign_in(login_id, password).await {
+        Ok(s) => s,
+        Err(DomainError::Unauthenticated(message)) => {
+            return again(StatusCode::UNPROCESSABLE_ENTITY, capitalize(&message));
+        }
+        Err(DomainError::Invalid { message, .. }) => {
+            return again(StatusCode::UNPROCESSABLE_ENTITY, capitalize(&message));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let token = signed_in.token.expose();
+    let max_age = (signed_in.expires_at - chrono::Utc::now()).num_seconds();
+    let secure = state.settings.secure_cookies;
+    let mut resp = Redirect::to(next.unwrap_or("/admin")).into_response();
+    let h = resp.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        auth::session_cookie(token, max_age, secure),
+    );
+    h.append(header::SET_COOKIE, login_csrf_cookie("", 0, secure));
+    Ok(resp)
+}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    console: Console,
+    CsrfForm(_): CsrfForm,
+) -> ConsoleResult<Response> {
+    state.registry.sign_out(&console.token).await?;
+    Ok((
+        [(
+            header::SET_COOKIE,
+            auth::clear_session_cookie(state.settings.secure_cookies),
+        )],
+        Redirect::to("/admin/sign-in?signed_out=1"),
+    )
+        .into_response())
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_return_paths_are_followed() {
+        for ok in [
+            "/admin",
+            "/admin/apps",
+            "/admin/apps/x/edit",
+            "/admin?x=1",
+            "/admin/audit?before=12",
+        ] {
+            assert!(local_return_path(ok), "{ok}");
+        }
+        for bad in [
+            "https://evil.example/admin",
+            "//evil.example/admin",
+            "/admin//evil.example",
+            "/\\evil.example",
+            "/admin\\..\\x",
+            "/adminx",
+            "/other",
+            "admin",
+            "",
+            "/admin/sign-in",
+            "/admin/sign-out",
+            "/admin/\r\nSet-Cookie:x",
+            "/admin/ apps",
+            "/admin/../oauth2/token",
+            "/oauth2/v0/token",
+            "/oauth2/v0/authorizex",
+            "/oauth2/v0/authorize/..%2F..",
+        ] {
+            assert!(!local_return_path(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The authorization endpoint's pages: the user signs in (the console's sign-in page, which
+//! brings them back), sees what the app asks for, and allows or denies. The decisions are the
+//! token service's; this module only renders and redirects.
+
+use crate::console::{self, Page};
+use crate::{AppState, auth};
+use axum::{
+    Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode, Uri, header},
+    middleware,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use minijinja::context;
+use portico_domain::{Actor, DomainError};
+use portico_oauth::{AuthorizeStep, Decision, params::Params};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/oauth2/v0/authorize", get(start).post(decide))
+        .layer(middleware::map_response(console::security_headers))
+}
+
+const PATH: &str = "/oauth2/v0/authorize";
+
+/// The signed-in user and their session token, if any.
+async fn session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(Actor, String)>, Response> {
+    let Some(token) = auth::cookie(headers, auth::SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    match state.registry.authenticate(&token).await {
+        Ok(actor) => Ok(Some((actor, token))),
+        Err(DomainError::Unauthenticated(_)) => Ok(None),
+        Err(e) => {
+            tracing::error!(error = %e, "session lookup failed");
+            Err(error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side. Please try again.",
+            ))
+        }
+    }
+}
+
+fn error_page(status: StatusCode, message: &str) -> Response {
+    Page::new(
+        "oauth_error.html",
+        context! { status => status.as_u16(), message => message },
+    )
+    .status(status)
+    .into_response()
+}
+
+/// `GET /oauth2/v0/authorize?response_type=code&client_id=...`
+async fn start(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let query = uri.query().unwrap_or_default();
+    let params = match Params::parse(query.as_bytes()) {
+        Ok(p) => p,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description()),
+    };
+    let session = match session(&s, &headers).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let step = s
+        .oauth
+        .authorize(&params, session.as_ref().map(|(a, _)| a), None)
+        .await;
+    respond(step, &params, query, session.as_ref())
+}
+
+/// The consent form: the authorization request's parameters again, the CSRF token, and the
+/// decision.
+async fn decide(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Ok(fields) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return error_page(StatusCode::BAD_REQUEST, "The form could not be read.");
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let session = match session(&s, &headers).await {
+        Ok(Some(session)) => session,
+        Ok(None) => {
+            return error_page(
+                StatusCode::FORBIDDEN,
+                "Your session ended. Go back to the application and start again.",
+            );
+        }
+        Err(page) => return page,
+    };
+    if !auth::csrf_ok(&session.1, field("csrf_token")) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form expired. Go back to the application and start again.",
+        );
+    }
+    let decision = match field("decision") {
+        Some("allow") => Decision::Allow,
+        Some("deny") => Decision::Deny,
+        _ => return error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
+    };
+    let request: Vec<&(String, String)> = fields
+        .iter()
+        .filter(|(k, _)| k != "csrf_token" && k != "decision")
+        .collect();
+    let query = serde_urlencoded::to_string(&request).unwrap_or_default();
+    let params = match Params::parse(query.as_bytes()) {
+        Ok(p) => p,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description()),
+    };
+    let step = s
+        .oauth
+        .authorize(&params, Some(&session.0), Some(decision))
+        .await;
+    respond(step, &params, &query, Some(&session))
+}
+
+fn respond(
+    step: AuthorizeStep,
+    params: &Params,
+    query: &str,
+    session: Option<&(Actor, String)>,
+) -> Response {
+    match step {
+        AuthorizeStep::Refuse { status, message } => error_page(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            &message,
+        ),
+        AuthorizeStep::SignIn => {
+            let next = format!("{PATH}?{query}");
+            let to = format!(
+                "/admin/sign-in?{}",
+                serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+            );
+            see_other(&to)
+        }
+        AuthorizeStep::Redirect(url) => see_other(&url),
+        AuthorizeStep::Consent(consent) => {
+            let Some((actor, token)) = session else {
+                return error_page(StatusCode::FORBIDDEN, "Sign in first.");
+            };
+            let hidden: Vec<(&str, &str)> = params.pairs().collect();
+            Page::new(
+                "oauth_consent.html",
+                context! {
+                    consent => consent,
+                    hidden => hidden,
+                    csrf_token => auth::csrf_token(token),
+                    user => context! {
+                        login_id => &actor.login_id,
+                        company_name => &actor.company.name,
+                        is_admin => actor.is_admin(),
+                    },
+                },
+            )
+            .into_response()
+        }
+    }
+}
+
+fn see_other(location: &str) -> Response {
+    match header::HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
+        Err(_) => error_page(
+            StatusCode::BAD_REQUEST,
+            "The redirect address is not valid.",
+        ),
+    }
+}

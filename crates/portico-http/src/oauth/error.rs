@@ -1,0 +1,79 @@
+//! OAuth errors as HTTP responses, in one place: RFC 6749 §5.2 JSON bodies for the token,
+//! introspection and revocation endpoints, RFC 6750 §3 for bearer-token endpoints.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use portico_oauth::{BearerError, OAuthError};
+use serde_json::json;
+
+/// Token responses and errors are never cached (RFC 6749 §5.1).
+pub(crate) fn no_store(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+pub(crate) struct OAuthErrorResponse(pub OAuthError);
+
+impl IntoResponse for OAuthErrorResponse {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        if let OAuthError::Server(detail) = &e {
+            tracing::error!(error = %detail, "token service failure");
+        }
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let body = json!({ "error": e.code(), "error_description": e.description() });
+        let mut resp = (status, Json(body)).into_response();
+        if let OAuthError::InvalidClient { basic: true, .. } = e {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"portico\", charset=\"UTF-8\""),
+            );
+        }
+        no_store(resp)
+    }
+}
+
+impl From<OAuthError> for OAuthErrorResponse {
+    fn from(e: OAuthError) -> Self {
+        Self(e)
+    }
+}
+
+pub(crate) struct BearerErrorResponse(pub BearerError);
+
+impl IntoResponse for BearerErrorResponse {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self.0 {
+            BearerError::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            BearerError::InsufficientScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
+            BearerError::Server(detail) => {
+                tracing::error!(error = %detail, "bearer endpoint failure");
+                (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
+            }
+        };
+        let description = match &self.0 {
+            BearerError::Server(_) => "the server could not complete the request".to_owned(),
+            other => other.to_string(),
+        };
+        let mut resp = (
+            status,
+            Json(json!({ "error": code, "error_description": description })),
+        )
+            .into_response();
+        if status != StatusCode::INTERNAL_SERVER_ERROR {
+            // The description is ours and plain ASCII without quotes.
+            let challenge = format!(
+                "Bearer realm=\"portico\", error=\"{code}\", error_description=\"{description}\""
+            );
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        no_store(resp)
+    }
+}

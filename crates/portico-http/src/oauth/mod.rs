@@ -1,0 +1,204 @@
+//! The OAuth endpoints, at Concur's paths so apps written against Concur's guides find them:
+//! `/oauth2/v0/{authorize,token,jwks,introspect,revoke}`, `/app-mgmt/v0/connections`, and the
+//! metadata at `/.well-known/oauth-authorization-server` (also `openid-configuration`).
+//! Handlers read the request, call [`portico_oauth::OAuthService`], and map its errors in
+//! [`error`].
+
+mod authorize;
+mod error;
+
+use crate::AppState;
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{State, rejection::BytesRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+    routing::{delete, get, post},
+};
+use error::{BearerErrorResponse, OAuthErrorResponse, no_store};
+use portico_oauth::{BearerError, IssuedTokens, OAuthError};
+use serde::Serialize;
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/oauth2/v0/token", post(token).fallback(post_only))
+        .route(
+            "/oauth2/v0/introspect",
+            post(introspect).fallback(post_only),
+        )
+        .route("/oauth2/v0/revoke", post(revoke).fallback(post_only))
+        .route("/oauth2/v0/jwks", get(jwks))
+        .route("/app-mgmt/v0/connections", delete(connections))
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/.well-known/openid-configuration", get(metadata))
+        .merge(authorize::router())
+}
+
+/// The token, introspection and revocation endpoints take POST only (RFC 6749 §3.2).
+async fn post_only() -> Response {
+    let mut resp = OAuthErrorResponse(OAuthError::invalid_request(
+        "use POST with a form-encoded body",
+    ))
+    .into_response();
+    *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    resp
+}
+
+/// The parts of a client-authenticated POST: its Authorization header and form body. Query
+/// parameters, a second Authorization header, another content type, or an unreadable body are
+/// refused before anything else.
+fn form_request<'a>(
+    uri: &Uri,
+    headers: &'a HeaderMap,
+    body: &Result<Bytes, BytesRejection>,
+) -> Result<Option<&'a str>, OAuthError> {
+    if uri.query().is_some_and(|q| !q.is_empty()) {
+        return Err(OAuthError::invalid_request(
+            "parameters must be sent in the request body, not the URI",
+        ));
+    }
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let mut auth = headers.get_all(header::AUTHORIZATION).iter();
+    let first = auth.next();
+    if auth.next().is_some() {
+        return Err(OAuthError::invalid_request(
+            "more than one Authorization header",
+        ));
+    }
+    if let Err(e) = body {
+        return Err(OAuthError::invalid_request(
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                "the request body is too large"
+            } else {
+                "the request body could not be read"
+            },
+        ));
+    }
+    first
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| OAuthError::invalid_request("the Authorization header is not text"))
+        })
+        .transpose()
+}
+
+#[derive(Serialize)]
+struct TokenBody<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: i64,
+    scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+}
+
+async fn token(
+    State(s): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OAuthErrorResponse> {
+    let authorization = form_request(&uri, &headers, &body)?;
+    let body = body.unwrap_or_default();
+    let issued: IssuedTokens = s.oauth.token(authorization, &body).await?;
+    Ok(no_store(
+        Json(TokenBody {
+            access_token: &issued.access_token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            scope: &issued.scope,
+            refresh_token: issued.refresh_token.as_ref().map(|r| r.expose()),
+        })
+        .into_response(),
+    ))
+}
+
+async fn introspect(
+    State(s): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OAuthErrorResponse> {
+    let authorization = form_request(&uri, &headers, &body)?;
+    let answer = s
+        .oauth
+        .introspect(authorization, &body.unwrap_or_default())
+        .await?;
+    Ok(no_store(Json(answer).into_response()))
+}
+
+async fn revoke(
+    State(s): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OAuthErrorResponse> {
+    let authorization = form_request(&uri, &headers, &body)?;
+    s.oauth
+        .revoke(authorization, &body.unwrap_or_default())
+        .await?;
+    Ok(no_store(StatusCode::OK.into_response()))
+}
+
+async fn jwks(State(s): State<AppState>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/jwk-set+json"),
+            // Resource servers refetch on an unknown kid, so a rotation needs no short max-age.
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        s.oauth.jwks(),
+    )
+        .into_response()
+}
+
+async fn metadata(State(s): State<AppState>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=3600")],
+        Json(s.oauth.metadata()),
+    )
+        .into_response()
+}
+
+/// Concur's "disconnect": with a user's access token, revoke all of that user's tokens for the
+/// app the token was issued to.
+async fn connections(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, BearerErrorResponse> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .ok_or_else(|| {
+            BearerErrorResponse(BearerError::InvalidToken(
+                "a bearer access token is required".into(),
+            ))
+        })?;
+    let revoked = s
+        .oauth
+        .revoke_connections(bearer)
+        .await
+        .map_err(BearerErrorResponse)?;
+    Ok(no_store(
+        Json(json!({ "revoked_grants": revoked })).into_response(),
+    ))
+}
