@@ -4,5 +4,7 @@
 pub mod helpers;
 pub mod oauth_helpers;
 
+mod nodes;
 mod oauth;
 mod registry;
+mod resource_server;

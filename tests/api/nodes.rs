@@ -1,0 +1,1 @@
+//! Several portico processes on one PostgreSQL database.

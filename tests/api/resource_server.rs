@@ -1,0 +1,1 @@
+//! portico-verify against the real server (issue 5).
