@@ -88,7 +88,8 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
             if let Some(sandbox) = app.take_sandbox() {
                 print_sandbox(&sandbox);
             }
-            println!("Portico listening on {}", app.public_url());
+            println!("Portico issuer (public URL): {}", app.public_url());
+            println!("Portico listening on {}", app.local_url());
             app.run_until_stopped()
                 .await
                 .map_err(|source| StartupError::Bind {

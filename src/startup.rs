@@ -200,6 +200,14 @@ impl Application {
         &self.public_url
     }
 
+    /// The address this process listens on, as a URL.
+    pub fn local_url(&self) -> String {
+        match self.listener.local_addr() {
+            Ok(addr) => format!("http://{addr}"),
+            Err(_) => self.public_url.clone(),
+        }
+    }
+
     /// The accounts the first run created, with their one-time passwords (None after the first
     /// run, or with the sandbox turned off).
     pub fn take_sandbox(&mut self) -> Option<Sandbox> {

@@ -24,6 +24,36 @@ impl AppCredentials {
     }
 }
 
+/// A server to send requests to: the test app's node, or another node on the same database.
+pub trait Target {
+    fn url(&self, path: &str) -> String;
+    fn http(&self) -> &reqwest::Client;
+}
+
+impl Target for TestApp {
+    fn url(&self, path: &str) -> String {
+        TestApp::url(self, path)
+    }
+    fn http(&self) -> &reqwest::Client {
+        &self.client
+    }
+}
+
+/// Another node, reached with its own base URL.
+pub struct Peer {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl Target for Peer {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+    fn http(&self) -> &reqwest::Client {
+        &self.client
+    }
+}
+
 /// A response of an OAuth endpoint.
 pub struct Answer {
     pub status: StatusCode,
@@ -72,13 +102,13 @@ pub async fn register(app: &TestApp, dev: &Session, name: &str, grants: &[&str])
 
 /// POSTs a form to an OAuth endpoint, authenticating with Basic when `client` is given.
 pub async fn post_form(
-    app: &TestApp,
+    app: &impl Target,
     path: &str,
     client: Option<&AppCredentials>,
     form: &[(&str, &str)],
 ) -> Answer {
     let mut req = app
-        .client
+        .http()
         .post(app.url(path))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(serde_urlencoded::to_string(form).unwrap());
@@ -104,11 +134,11 @@ pub async fn answer(resp: reqwest::Response) -> Answer {
     }
 }
 
-pub async fn token(app: &TestApp, client: &AppCredentials, form: &[(&str, &str)]) -> Answer {
+pub async fn token(app: &impl Target, client: &AppCredentials, form: &[(&str, &str)]) -> Answer {
     post_form(app, "/oauth2/v0/token", Some(client), form).await
 }
 
-pub async fn introspect(app: &TestApp, caller: &AppCredentials, token: &str) -> Value {
+pub async fn introspect(app: &impl Target, caller: &AppCredentials, token: &str) -> Value {
     let a = post_form(
         app,
         "/oauth2/v0/introspect",
@@ -120,7 +150,7 @@ pub async fn introspect(app: &TestApp, caller: &AppCredentials, token: &str) -> 
     a.body
 }
 
-pub async fn is_active(app: &TestApp, caller: &AppCredentials, token: &str) -> bool {
+pub async fn is_active(app: &impl Target, caller: &AppCredentials, token: &str) -> bool {
     introspect(app, caller, token).await["active"] == true
 }
 
@@ -140,7 +170,7 @@ pub async fn request_token(app: &TestApp, admin: &Session, client: &AppCredentia
 
 /// The company-level token exchange as Concur documents it.
 pub async fn company_token(
-    app: &TestApp,
+    app: &impl Target,
     client: &AppCredentials,
     company_id: &str,
     request_token: &str,

@@ -60,7 +60,10 @@ async fn listen(pool: &PgPool, feed: &ChangeFeed) -> Result<(), sea_orm::sqlx::E
     loop {
         match listener.try_recv().await? {
             Some(n) => match n.payload().parse::<Change>() {
-                Ok(change) => feed.publish(change),
+                Ok(change) => {
+                    tracing::debug!(change = n.payload(), "change notice received");
+                    feed.publish(change)
+                }
                 Err(()) => tracing::warn!(payload = n.payload(), "unknown change notice ignored"),
             },
             // The connection was lost; sqlx reconnects on the next call, but notices sent in

@@ -82,6 +82,7 @@ impl Store {
     async fn commit(&self, txn: DatabaseTransaction, changes: &[Change]) -> Result<(), DbErr> {
         if txn.get_database_backend() == DbBackend::Postgres {
             for change in changes {
+                tracing::debug!(change = %change.encode(), "change notice sent");
                 txn.execute_raw(Statement::from_sql_and_values(
                     DbBackend::Postgres,
                     "SELECT pg_notify($1, $2)",
