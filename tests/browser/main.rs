@@ -7,5 +7,6 @@
 //! of each page land in target/screenshots/.
 
 mod harness;
+mod oauth;
 mod security;
 mod walkthrough;

@@ -39,6 +39,8 @@ pub struct Consent {
     pub client_id: String,
     pub company_name: String,
     pub scopes: Vec<ConsentScope>,
+    /// Where the decision sends the browser (the registered redirect URI in use).
+    pub redirect_uri: String,
 }
 
 /// What the HTTP layer does next.
@@ -155,6 +157,7 @@ impl OAuthService {
                 app,
                 actor,
                 &pending.pre_grant().scope.to_string(),
+                &redirect,
             )),
             Some(Decision::Deny) => error(
                 AuthorizationErrorType::AccessDenied,
@@ -214,38 +217,39 @@ impl OAuthService {
         url.to_string()
     }
 
-    fn consent(&self, app: &PartnerApp, actor: &Actor, scope: &str) -> Consent {
-        let catalog = &self.inner.catalog;
-        let scopes = scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                if let Some(api) = catalog.api(s) {
-                    ConsentScope {
-                        scope: s.to_owned(),
-                        title: api.title.clone(),
-                        description: api.description.clone(),
-                        sensitive: false,
-                    }
-                } else {
-                    let group = catalog
-                        .group_owner(s)
-                        .and_then(|api| api.sensitive_data_groups.iter().find(|g| g.scope == s));
-                    ConsentScope {
-                        scope: s.to_owned(),
-                        title: group.map_or_else(|| s.to_owned(), |g| g.title.clone()),
-                        description: group.map_or_else(String::new, |g| g.description.clone()),
-                        sensitive: true,
-                    }
-                }
-            })
-            .collect();
+    fn consent(&self, app: &PartnerApp, actor: &Actor, scope: &str, redirect: &Url) -> Consent {
+        // In catalog order: each API, then its sensitive data groups beneath it.
+        let granted: std::collections::BTreeSet<&str> = scope.split(' ').collect();
+        let mut scopes = Vec::new();
+        for api in self.inner.catalog.apis() {
+            if granted.contains(api.scope.as_str()) {
+                scopes.push(ConsentScope {
+                    scope: api.scope.clone(),
+                    title: api.title.clone(),
+                    description: api.description.clone(),
+                    sensitive: false,
+                });
+            }
+            for group in api
+                .sensitive_data_groups
+                .iter()
+                .filter(|g| granted.contains(g.scope.as_str()))
+            {
+                scopes.push(ConsentScope {
+                    scope: group.scope.clone(),
+                    title: group.title.clone(),
+                    description: group.description.clone(),
+                    sensitive: true,
+                });
+            }
+        }
         Consent {
             app_name: app.spec.name.clone(),
             app_description: app.spec.description.clone(),
             client_id: app.client_id(),
             company_name: actor.company.name.clone(),
             scopes,
+            redirect_uri: redirect.to_string(),
         }
     }
 }

@@ -17,6 +17,7 @@ mod enable;
 pub mod error;
 pub mod forms;
 mod home;
+mod request_tokens;
 mod review;
 pub mod session;
 pub mod templates;
@@ -59,6 +60,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/apps/{app_id}/visibility", post(apps::visibility))
         .route("/admin/enable", get(enable::list))
         .route("/admin/enable/{app_id}", post(enable::set))
+        .route(
+            "/admin/request-tokens",
+            get(request_tokens::show).post(request_tokens::generate),
+        )
         .route("/admin/audit", get(audit::list))
         .route("/admin/review", get(review::queue))
         .route("/admin/review/{app_id}", post(review::decide))
@@ -73,13 +78,12 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
     style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
     base-uri 'none'";
 
-/// The security headers of every server-rendered page (the OAuth pages can use it too).
+/// The security headers of every server-rendered page (the OAuth pages can use it too). A
+/// page that set its own policy keeps it (the consent page widens `form-action`).
 pub async fn security_headers(mut resp: Response) -> Response {
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

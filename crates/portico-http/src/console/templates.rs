@@ -46,6 +46,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("enable.html", include_str!("../../templates/enable.html")),
     ("audit.html", include_str!("../../templates/audit.html")),
     ("review.html", include_str!("../../templates/review.html")),
+    (
+        "request_token.html",
+        include_str!("../../templates/request_token.html"),
+    ),
     // The authorization endpoint's pages share the console's look.
     (
         "oauth_consent.html",

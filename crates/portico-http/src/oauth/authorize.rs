@@ -147,7 +147,8 @@ fn respond(
                 return error_page(StatusCode::FORBIDDEN, "Sign in first.");
             };
             let hidden: Vec<(&str, &str)> = params.pairs().collect();
-            Page::new(
+            let csp = consent_policy(&consent.redirect_uri);
+            let mut resp = Page::new(
                 "oauth_consent.html",
                 context! {
                     consent => consent,
@@ -160,8 +161,31 @@ fn respond(
                     },
                 },
             )
-            .into_response()
+            .into_response();
+            if let Ok(v) = header::HeaderValue::from_str(&csp) {
+                resp.headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+            resp
         }
+    }
+}
+
+/// The console's policy, except that the consent form may lead to the client: browsers apply
+/// `form-action` to the redirect that follows the POST, so the redirect URI's origin is allowed.
+fn consent_policy(redirect_uri: &str) -> String {
+    let origin = url::Url::parse(redirect_uri)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    let widened = console::CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {origin}"),
+    );
+    // An origin is scheme://host[:port]; anything else would not be a safe source expression.
+    if origin.starts_with("http") && !origin.contains([';', ',', ' ', '\'', '"']) {
+        widened
+    } else {
+        console::CONTENT_SECURITY_POLICY.to_owned()
     }
 }
 
