@@ -4,6 +4,8 @@
 pub mod helpers;
 pub mod oauth_helpers;
 
+mod cli;
+mod independent_client;
 mod nodes;
 mod oauth;
 mod registry;

@@ -1,0 +1,145 @@
+//! Portico as a generic OAuth client library sees it: discovery, then client credentials, the
+//! authorization code flow with PKCE and refresh through the `oauth2` crate, which knows nothing
+//! of Portico.
+
+use crate::both_backends;
+use crate::helpers::{Backend, spawn_app};
+use crate::oauth_helpers::*;
+use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, RedirectUrl,
+    RequestTokenError, Scope, TokenResponse, TokenUrl,
+};
+use serde_json::Value;
+
+both_backends!(flows_through_the_oauth2_crate);
+
+async fn flows_through_the_oauth2_crate(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dev = app.developer().await;
+    let creds = register(
+        &app,
+        &dev,
+        "Generic Client",
+        &["authorization_code", "refresh_token", "client_credentials"],
+    )
+    .await;
+
+    // Discovery (RFC 8414): the endpoints come from the metadata, at both well-known paths.
+    let meta: Value = app
+        .client
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let oidc: Value = app
+        .client
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta, oidc);
+    assert_eq!(meta["issuer"], app.base.as_str());
+    assert_eq!(
+        meta["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert!(
+        meta["scopes_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "travel.profile.passport")
+    );
+    let url = |k: &str| meta[k].as_str().unwrap().to_owned();
+
+    let client = BasicClient::new(ClientId::new(creds.id.clone()))
+        .set_client_secret(ClientSecret::new(creds.secret.clone()))
+        .set_auth_uri(AuthUrl::new(url("authorization_endpoint")).unwrap())
+        .set_token_uri(TokenUrl::new(url("token_endpoint")).unwrap())
+        .set_redirect_uri(RedirectUrl::new("https://app.example/callback".into()).unwrap());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // Client credentials.
+    let cc = client
+        .exchange_client_credentials()
+        .add_scope(Scope::new("expense.report.read".into()))
+        .request_async(&http)
+        .await
+        .expect("client credentials through oauth2");
+    assert_eq!(cc.scopes().unwrap()[0].as_str(), "expense.report.read");
+    assert!(cc.refresh_token().is_none());
+    verify_jwt(&app, cc.access_token().secret()).await;
+
+    // Authorization code with PKCE: the crate builds the URL; the user consents in between.
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("travel.profile.read".into()))
+        .add_scope(Scope::new("travel.profile.passport".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let back = consent(&app, &dev, auth_url.as_str(), "allow").await;
+    assert_eq!(
+        query(&back, "state").as_deref(),
+        Some(state.secret().as_str())
+    );
+    let code = query(&back, "code").unwrap();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("code exchange through oauth2");
+    let claims = verify_jwt(&app, tokens.access_token().secret()).await;
+    assert_eq!(claims["principal_type"], "user");
+    assert_eq!(
+        claims["sensitive_data_groups"],
+        serde_json::json!(["travel.profile.passport"])
+    );
+
+    // Refresh: a new refresh token every time.
+    let refreshed = client
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .request_async(&http)
+        .await
+        .expect("refresh through oauth2");
+    assert_ne!(
+        refreshed.refresh_token().unwrap().secret(),
+        tokens.refresh_token().unwrap().secret()
+    );
+
+    // Errors parse as RFC 6749 error responses.
+    let wrong = client
+        .clone()
+        .set_client_secret(ClientSecret::new("wrong".into()));
+    match wrong
+        .exchange_client_credentials()
+        .request_async(&http)
+        .await
+    {
+        Err(RequestTokenError::ServerResponse(e)) => {
+            assert_eq!(*e.error(), BasicErrorResponseType::InvalidClient)
+        }
+        other => panic!("expected invalid_client, got {other:?}"),
+    }
+    match client
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .request_async(&http)
+        .await
+    {
+        Err(RequestTokenError::ServerResponse(e)) => {
+            assert_eq!(*e.error(), BasicErrorResponseType::InvalidGrant)
+        }
+        other => panic!("expected invalid_grant for a reused refresh token, got {other:?}"),
+    }
+}
