@@ -649,6 +649,20 @@ async fn users_and_permissions(backend: Backend) {
     let reg = app.register_app(&std_admin, expense_app("Std App")).await;
     assert_eq!(reg["app"]["visibility"], "private");
 
+    // A password reset is audited, without the password.
+    let (status, _) = app
+        .patch(
+            &dev,
+            &format!("/users/{}", clerk.user_id),
+            json!({ "password": "another long password" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, log) = app.get(&dev, "/audit?limit=1").await;
+    assert_eq!(log[0]["action"], "user.update");
+    assert_eq!(log[0]["after"]["password_changed"], true);
+    assert!(!log.to_string().contains("another long password"));
+
     // Disabling a user ends what they can do at once.
     let (status, _) = app
         .patch(

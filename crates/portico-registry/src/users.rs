@@ -113,13 +113,18 @@ impl Registry {
             Some(p) => Some(passwords::hash(p).await),
             None => None,
         };
+        // The password itself never reaches the log; that it changed does.
+        let mut recorded = serde_json::to_value(&after).unwrap_or_default();
+        if hash.is_some() {
+            recorded["password_changed"] = serde_json::Value::Bool(true);
+        }
         let audit = AuditEvent::new(
             Some(actor),
             Some(after.company_id),
             AuditAction::UserUpdate,
             ("user", id.to_string()),
             Some(&before),
-            Some(&after),
+            Some(&recorded),
         );
         self.store
             .update_user(&after, hash.as_deref(), &audit)
