@@ -11,6 +11,7 @@ both_backends!(
     other_companies_data_is_invisible,
     only_staff_review_and_set_visibility,
     inactive_apps_cannot_be_enabled,
+    asking_for_more_after_review_needs_a_new_review,
     bad_requests_get_clear_errors,
     sessions_and_csrf,
     users_and_permissions,
@@ -404,6 +405,79 @@ async fn inactive_apps_cannot_be_enabled(backend: Backend) {
         .get(&dev, &format!("/companies/{}/enablements", dev.company_id))
         .await;
     assert_eq!(enabled_in(&list, id), None);
+}
+
+async fn asking_for_more_after_review_needs_a_new_review(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dev = app.developer().await;
+    let staff = app.staff().await;
+    let reg = app.register_app(&dev, expense_app("Reviewed")).await;
+    let id = reg["client_id"].as_str().unwrap();
+    app.post(&dev, &format!("/apps/{id}/submit"), json!({}))
+        .await;
+    app.post(
+        &staff,
+        &format!("/apps/{id}/review"),
+        json!({ "decision": "approve" }),
+    )
+    .await;
+    app.put(
+        &staff,
+        &format!("/apps/{id}/visibility"),
+        json!({ "visibility": "global" }),
+    )
+    .await;
+    let other = app
+        .company_with_admin("Soylent", "professional", false)
+        .await;
+    let path = format!("/companies/{}/enablements", other.company_id);
+    assert_eq!(enabled_in(&app.get(&other, &path).await.1, id), Some(true));
+
+    // Asking for less keeps the review.
+    let (_, narrowed) = app
+        .patch(
+            &dev,
+            &format!("/apps/{id}"),
+            json!({ "apis": [{ "api": "expense.report.read" }] }),
+        )
+        .await;
+    assert_eq!(
+        (
+            narrowed["review"]["status"].clone(),
+            narrowed["visibility"].clone()
+        ),
+        (json!("approved"), json!("global"))
+    );
+    // Asking for more (the passport group) than staff approved: back to review, and private.
+    let (status, widened) = app
+        .patch(
+            &dev,
+            &format!("/apps/{id}"),
+            json!({ "apis": [{ "api": "expense.report.read" }, { "api": "travel.profile.read", "sensitive_data_groups": ["travel.profile.passport"] }] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{widened}");
+    assert_eq!(widened["review"]["status"], "draft");
+    assert_eq!(widened["visibility"], "private");
+    assert!(
+        widened["review"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("submit the application again")
+    );
+    assert_eq!(
+        enabled_in(&app.get(&other, &path).await.1, id),
+        None,
+        "other companies lose it"
+    );
+    let (_, log) = app.get(&dev, "/audit?limit=1").await;
+    assert_eq!(
+        (
+            log[0]["before"]["visibility"].clone(),
+            log[0]["after"]["visibility"].clone()
+        ),
+        (json!("global"), json!("private"))
+    );
 }
 
 async fn bad_requests_get_clear_errors(backend: Backend) {

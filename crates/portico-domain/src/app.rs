@@ -210,6 +210,33 @@ impl PartnerApp {
         })
     }
 
+    /// The app after its owner changed it. Asking for more than was reviewed (a new API or
+    /// sensitive data group) sends a reviewed app back to Draft and Private: other companies
+    /// enabled what staff approved, not what the app asks for now. Asking for less needs no
+    /// review.
+    pub fn modified(&self, spec: AppSpec, now: DateTime<Utc>) -> PartnerApp {
+        let widened = !ApiCatalog::scopes_of(&spec.apis).is_subset(&self.registered_scopes());
+        let reviewed = matches!(
+            self.review.status,
+            ReviewStatus::Pending | ReviewStatus::Approved
+        );
+        let mut next = PartnerApp {
+            spec,
+            updated_at: now,
+            ..self.clone()
+        };
+        if widened && reviewed {
+            next.review = Review {
+                reason: Some(
+                    "The APIs used changed after review; submit the application again.".into(),
+                ),
+                ..Review::draft()
+            };
+            next.visibility = Visibility::Private;
+        }
+        next
+    }
+
     /// Staff change visibility; only an approved app leaves Private.
     pub fn check_visibility_change(&self, to: Visibility) -> DomainResult<()> {
         if to != Visibility::Private && self.review.status != ReviewStatus::Approved {
@@ -547,6 +574,35 @@ mod tests {
             .decide_review(ReviewDecision::Approve { reason: None }, UserId::new(), now)
             .unwrap();
         assert!(a.check_visibility_change(Visibility::Global).is_ok());
+    }
+
+    #[test]
+    fn asking_for_more_after_review_needs_a_new_review() {
+        let now = Utc::now();
+        let mut a = app(Visibility::Global, true);
+        a.review.status = ReviewStatus::Approved;
+        let mut narrower = a.spec.clone();
+        narrower.apis.clear();
+        let same = a.modified(narrower, now);
+        assert_eq!(
+            (same.review.status, same.visibility),
+            (ReviewStatus::Approved, Visibility::Global)
+        );
+        let mut wider = a.spec.clone();
+        wider.apis.push(ApiSelection {
+            api: "user.read".into(),
+            sensitive_data_groups: vec![],
+        });
+        let back = a.modified(wider, now);
+        assert_eq!(
+            (back.review.status, back.visibility),
+            (ReviewStatus::Draft, Visibility::Private)
+        );
+        assert!(back.review.reason.is_some());
+        let mut draft = app(Visibility::Private, true);
+        draft.spec.apis.clear();
+        let changed = draft.modified(a.spec.clone(), now);
+        assert_eq!(changed.review.status, ReviewStatus::Draft);
     }
 
     #[test]

@@ -117,11 +117,7 @@ impl Registry {
     ) -> DomainResult<PartnerApp> {
         let before = self.own_app(actor, id).await?;
         let spec = changes.apply(&before.spec, &self.catalog)?;
-        let after = PartnerApp {
-            spec,
-            updated_at: Utc::now(),
-            ..before.clone()
-        };
+        let after = before.modified(spec, Utc::now());
         self.save(actor, AuditAction::AppModify, &before, &after)
             .await?;
         Ok(after)
