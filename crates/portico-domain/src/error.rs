@@ -23,6 +23,9 @@ pub enum DomainError {
     /// The request conflicts with the current state (duplicate name, wrong review state, ...).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Too many failed attempts (sign-in); try again after `retry_after_seconds`.
+    #[error("too many failed sign-ins; try again in {retry_after_seconds} seconds")]
+    TooManyAttempts { retry_after_seconds: u64 },
     /// The storage failed; the message is for logs only, never for the client.
     #[error("storage error: {0}")]
     Storage(String),

@@ -48,6 +48,9 @@ impl IntoResponse for ApiError {
                 DomainError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
                 DomainError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", None),
                 DomainError::Conflict { code, .. } => (StatusCode::CONFLICT, *code, None),
+                DomainError::TooManyAttempts { .. } => {
+                    (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", None)
+                }
                 DomainError::Storage(detail) => {
                     tracing::error!(error = %detail, "storage failure");
                     (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None)
@@ -77,6 +80,14 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if let ApiError::Domain(DomainError::TooManyAttempts {
+            retry_after_seconds,
+        }) = &self
+            && let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_seconds.to_string())
+        {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

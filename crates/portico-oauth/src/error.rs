@@ -88,6 +88,7 @@ impl From<DomainError> for OAuthError {
             DomainError::Unauthenticated(m) | DomainError::Forbidden(m) => Self::InvalidGrant(m),
             DomainError::NotFound { what } => Self::InvalidGrant(format!("{what} not found")),
             DomainError::Conflict { message, .. } => Self::InvalidGrant(message),
+            e @ DomainError::TooManyAttempts { .. } => Self::InvalidGrant(e.to_string()),
         }
     }
 }

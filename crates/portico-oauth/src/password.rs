@@ -6,7 +6,7 @@ use crate::Inner;
 use crate::error::{OAuthError, OAuthResult};
 use crate::issue::{IssuedTokens, Principal};
 use crate::params::Params;
-use portico_domain::{CompanyId, PartnerApp, TokenDigest, resolve_scope};
+use portico_domain::{CompanyId, DomainError, PartnerApp, TokenDigest, resolve_scope};
 
 impl Inner {
     pub(crate) async fn user_password(
@@ -21,7 +21,12 @@ impl Inner {
             .registry
             .verify_credentials(username, password)
             .await
-            .map_err(|_| OAuthError::invalid_grant("wrong username or password"))?;
+            .map_err(|e| match e {
+                DomainError::Unauthenticated(_) => {
+                    OAuthError::invalid_grant("wrong username or password")
+                }
+                other => other.into(),
+            })?;
         let principal = Principal::User {
             user: actor.user_id,
             company: actor.company_id(),
@@ -44,8 +49,7 @@ impl Inner {
         let token = params.require("password")?;
         let record = self
             .directory
-            .store()
-            .find_request_token(&TokenDigest::of(token))
+            .request_token(&TokenDigest::of(token))
             .await?
             .ok_or_else(|| OAuthError::invalid_grant("request token is invalid"))?;
         if record.expires_at <= now {

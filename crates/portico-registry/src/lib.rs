@@ -44,6 +44,7 @@ pub struct Registry {
     store: Arc<dyn RegistryStore>,
     catalog: Arc<ApiCatalog>,
     settings: RegistrySettings,
+    throttle: Arc<sessions::SignInThrottle>,
 }
 
 impl Registry {
@@ -56,6 +57,7 @@ impl Registry {
             store,
             catalog,
             settings,
+            throttle: Arc::default(),
         }
     }
 

@@ -148,6 +148,11 @@ impl IntoResponse for ConsoleError {
                 (DomainError::Conflict { message, .. }, None) => {
                     ErrorPage::new(StatusCode::CONFLICT, "Not possible now", message)
                 }
+                (e @ DomainError::TooManyAttempts { .. }, _) => ErrorPage::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many attempts",
+                    super::session::capitalize(&e.to_string()),
+                ),
                 (DomainError::Unauthenticated(_), _) => {
                     return ConsoleError::SignIn { next: None }.into_response();
                 }

@@ -258,6 +258,9 @@ pub async fn sign_in(
         Err(DomainError::Invalid { message, .. }) => {
             return again(StatusCode::UNPROCESSABLE_ENTITY, capitalize(&message));
         }
+        Err(e @ DomainError::TooManyAttempts { .. }) => {
+            return again(StatusCode::TOO_MANY_REQUESTS, capitalize(&e.to_string()));
+        }
         Err(e) => return Err(e.into()),
     };
     let token = signed_in.token.expose();
@@ -289,7 +292,7 @@ pub async fn sign_out(
         .into_response())
 }
 
-fn capitalize(s: &str) -> String {
+pub(super) fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
