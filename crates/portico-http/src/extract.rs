@@ -120,11 +120,16 @@ impl<S: Send + Sync, T: std::str::FromStr> FromRequestParts<S> for PathId<T> {
                 field: None,
                 message: "missing path parameter".into(),
             })?;
-        value.parse().map(PathId).map_err(|_| ApiError::BadRequest {
-            message: format!("'{value}' is not a valid {name}"),
-            field: Some(name),
-        })
+        parse_id(&name, &value).map(PathId)
     }
+}
+
+/// An id from the path or the query; a bad one is a 400 naming the parameter.
+pub fn parse_id<T: std::str::FromStr>(field: &str, value: &str) -> Result<T, ApiError> {
+    value.parse().map_err(|_| ApiError::BadRequest {
+        field: Some(field.to_owned()),
+        message: format!("'{value}' is not a valid {field}"),
+    })
 }
 
 #[cfg(test)]

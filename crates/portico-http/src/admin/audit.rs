@@ -4,6 +4,7 @@ use crate::{
     AppState,
     auth::SignedIn,
     error::{ApiError, ApiResult},
+    extract::parse_id,
 };
 use axum::{
     Json, Router,
@@ -36,12 +37,7 @@ async fn list(
     })?;
     let company = p
         .company_id
-        .map(|c| {
-            c.parse::<CompanyId>().map_err(|_| ApiError::BadRequest {
-                field: Some("company_id".into()),
-                message: format!("'{c}' is not a valid company_id"),
-            })
-        })
+        .map(|c| parse_id::<CompanyId>("company_id", &c))
         .transpose()?;
     Ok(Json(
         s.registry

@@ -3,8 +3,8 @@
 use crate::{
     AppState,
     auth::SignedIn,
-    error::{ApiError, ApiResult},
-    extract::JsonBody,
+    error::ApiResult,
+    extract::{JsonBody, parse_id},
 };
 use axum::{
     Json, Router,
@@ -48,11 +48,4 @@ async fn set(
             .set_enabled(&actor, company, app, req.enabled)
             .await?,
     ))
-}
-
-fn parse_id<T: std::str::FromStr>(field: &str, value: &str) -> Result<T, ApiError> {
-    value.parse().map_err(|_| ApiError::BadRequest {
-        field: Some(field.to_owned()),
-        message: format!("'{value}' is not a valid {field}"),
-    })
 }
