@@ -5,7 +5,8 @@
 
 use crate::error::OAuthResult;
 use portico_domain::{
-    AppId, Change, Company, CompanyId, Notice, PartnerApp, TokenDigest, User, UserId,
+    AppId, Change, Company, CompanyId, Notice, PartnerApp, RequestTokenRecord, TokenDigest, User,
+    UserId,
     repo::{ChangeNotices, ClientSecrets, RegistryStore, TokenStore},
 };
 use std::collections::HashMap;
@@ -81,6 +82,10 @@ pub struct Directory {
     revoked_jtis: Cache<String, i64>,
     /// Grants revoked recently enough that access tokens of theirs may be alive: id → when.
     revoked_grants: Cache<String, i64>,
+    /// Company request tokens by digest. A stored request token never changes (it is only
+    /// inserted, and deleted once expired), so a cached one needs no notice; callers check its
+    /// expiry on every use, as they do a stored one's.
+    request_tokens: Cache<TokenDigest, Arc<RequestTokenRecord>>,
 }
 
 impl Directory {
@@ -94,6 +99,7 @@ impl Directory {
             users: Cache::new(),
             revoked_jtis: Cache::new(),
             revoked_grants: Cache::new(),
+            request_tokens: Cache::new(),
         }
     }
 
@@ -170,6 +176,18 @@ impl Directory {
         .await
     }
 
+    /// The request token with this digest, if stored (a found one is cached, see
+    /// `request_tokens`); saves the exchange a database round trip.
+    pub async fn request_token(
+        &self,
+        digest: &TokenDigest,
+    ) -> OAuthResult<Option<Arc<RequestTokenRecord>>> {
+        self.cached(&self.request_tokens, digest.clone(), async {
+            Ok(self.store.find_request_token(digest).await?.map(Arc::new))
+        })
+        .await
+    }
+
     pub fn is_access_token_revoked(&self, jti: &str) -> bool {
         self.revoked_jtis.get(&jti.to_owned()).is_some()
     }
@@ -194,10 +212,11 @@ impl Directory {
         Ok(())
     }
 
-    /// Forgets revocations that no longer matter.
+    /// Forgets revocations that no longer matter, and request tokens that expired.
     pub fn prune_revocations(&self, now: i64, window: i64) {
         self.revoked_jtis.retain(|_, exp| *exp > now);
         self.revoked_grants.retain(|_, at| *at + window > now);
+        self.request_tokens.retain(|_, t| t.expires_at > now);
     }
 
     /// Applies a notice from this or another node. Returns true when the signing keys changed.

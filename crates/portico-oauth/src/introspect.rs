@@ -46,8 +46,13 @@ impl Inner {
     }
 
     /// Claims of a valid, unexpired access token that nothing has revoked or disabled since.
-    pub(crate) async fn live_access_token(&self, token: &str) -> OAuthResult<Option<AccessClaims>> {
-        let Some(claims) = jwt::verify(token, &self.keys(), &self.settings)? else {
+    pub(crate) async fn live_access_token(
+        &self,
+        token: &str,
+    ) -> OAuthResult<Option<Arc<AccessClaims>>> {
+        let verified =
+            jwt::verify_remembered(token, &self.keys(), &self.settings, &self.verified, now());
+        let Some(claims) = verified else {
             return Ok(None);
         };
         if self.directory.is_access_token_revoked(&claims.jti)

@@ -3,9 +3,15 @@
 use crate::error::OAuthResult;
 use crate::keys::KeyRing;
 use crate::settings::OAuthSettings;
+use aws_lc_rs::digest;
 use jsonwebtoken::{Validation, decode, decode_header};
 use portico_domain::{CompanyId, PrincipalType};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Seconds of clock skew allowed on `exp` and `nbf`.
+const LEEWAY: i64 = 5;
 
 /// The claims of an access token (see docs/tokens.md).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,25 +49,182 @@ pub fn verify(
     keys: &KeyRing,
     settings: &OAuthSettings,
 ) -> OAuthResult<Option<AccessClaims>> {
-    let Ok(header) = decode_header(token) else {
-        return Ok(None);
-    };
+    Ok(verify_with_kid(token, keys, settings).map(|(_, claims)| claims))
+}
+
+/// `verify`, also returning the kid of the key that verified the token.
+fn verify_with_kid(
+    token: &str,
+    keys: &KeyRing,
+    settings: &OAuthSettings,
+) -> Option<(String, AccessClaims)> {
+    let header = decode_header(token).ok()?;
     let typ_ok = header.typ.as_deref().is_some_and(|t| {
         t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
     });
-    let Some((alg, key)) = header.kid.as_deref().and_then(|kid| keys.verifier(kid)) else {
-        return Ok(None);
-    };
+    let kid = header.kid?;
+    let (alg, key) = keys.verifier(&kid)?;
     if !typ_ok || header.alg != *alg {
-        return Ok(None);
+        return None;
     }
     let mut v = Validation::new(*alg);
     v.set_issuer(&[&settings.issuer]);
     v.set_audience(&[&settings.audience]);
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     v.validate_nbf = true;
-    v.leeway = 5;
-    Ok(decode::<AccessClaims>(token, key, &v)
-        .ok()
-        .map(|d| d.claims))
+    v.leeway = LEEWAY as u64;
+    let claims = decode::<AccessClaims>(token, key, &v).ok()?.claims;
+    Some((kid, claims))
+}
+
+/// `verify`, remembering tokens that passed: introspection sees the same tokens again and
+/// again, and the signature check (an Ed25519 verification, tens of microseconds) is most of
+/// its cost. What passed once stays valid except for the clock and the keys, so a remembered
+/// token is checked again for those: its `exp`/`nbf` with the same leeway, and its key still in
+/// the ring. Revocation and enablement are the caller's to check on every call, as before.
+pub(crate) fn verify_remembered(
+    token: &str,
+    keys: &KeyRing,
+    settings: &OAuthSettings,
+    seen: &VerifiedTokens,
+    now: i64,
+) -> Option<Arc<AccessClaims>> {
+    let fingerprint = VerifiedTokens::fingerprint(token);
+    if let Some((kid, claims)) = seen.get(&fingerprint) {
+        let live = claims.exp >= now - LEEWAY && claims.nbf <= now + LEEWAY;
+        return (live && keys.verifier(&kid).is_some()).then_some(claims);
+    }
+    let (kid, claims) = verify_with_kid(token, keys, settings)?;
+    let claims = Arc::new(claims);
+    seen.put(fingerprint, kid, claims.clone());
+    Some(claims)
+}
+
+/// How many verified tokens each of the two generations of `VerifiedTokens` holds.
+const GENERATION: usize = 4096;
+
+/// Access tokens that passed `verify`, by the SHA-256 of the whole token (so a token that
+/// differs in any byte, a forged signature say, is never taken for a remembered one). Bounded
+/// without an eviction policy on the hot path: new entries go to the current generation; when
+/// it is full it becomes the previous one and the old previous one is dropped. A token in use
+/// is verified again at most once per generation. Only tokens that verified are remembered, so
+/// junk cannot push them out.
+#[derive(Default)]
+pub(crate) struct VerifiedTokens {
+    generations: RwLock<[HashMap<[u8; 32], Verified>; 2]>,
+}
+
+type Verified = (String, Arc<AccessClaims>);
+
+impl VerifiedTokens {
+    fn fingerprint(token: &str) -> [u8; 32] {
+        let d = digest::digest(&digest::SHA256, token.as_bytes());
+        d.as_ref().try_into().expect("SHA-256 is 32 bytes")
+    }
+
+    fn get(&self, fingerprint: &[u8; 32]) -> Option<Verified> {
+        let g = self.generations.read().expect("verified tokens lock");
+        g[0].get(fingerprint)
+            .or_else(|| g[1].get(fingerprint))
+            .cloned()
+    }
+
+    fn put(&self, fingerprint: [u8; 32], kid: String, claims: Arc<AccessClaims>) {
+        let mut g = self.generations.write().expect("verified tokens lock");
+        if g[0].len() >= GENERATION {
+            g[1] = std::mem::take(&mut g[0]);
+        }
+        g[0].insert(fingerprint, (kid, claims));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{KeyRing, MasterKey, generate_key};
+    use crate::settings::SigningAlgorithm;
+
+    fn settings() -> OAuthSettings {
+        OAuthSettings {
+            issuer: "https://portico.test".into(),
+            audience: "urn:portico:api".into(),
+            signing_algorithm: SigningAlgorithm::EdDSA,
+            access_token_ttl: 3600,
+            refresh_token_ttl: 86400,
+            authorization_code_ttl: 60,
+            request_token_ttl: 86400,
+        }
+    }
+
+    fn claims(now: i64) -> AccessClaims {
+        AccessClaims {
+            iss: "https://portico.test".into(),
+            sub: "app".into(),
+            aud: "urn:portico:api".into(),
+            client_id: "app".into(),
+            scope: "expense.report.read".into(),
+            jti: "j1".into(),
+            iat: now,
+            nbf: now,
+            exp: now + 3600,
+            principal_type: PrincipalType::App,
+            company_id: None,
+            sensitive_data_groups: vec![],
+            sid: None,
+        }
+    }
+
+    #[test]
+    fn remembered_tokens_are_checked_for_time_and_keys() {
+        let master = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let record = generate_key(SigningAlgorithm::EdDSA, &master, now).unwrap();
+        let ring = KeyRing::build(std::slice::from_ref(&record), &master, now, 3600).unwrap();
+        let token = claims(now).sign(&ring);
+        let seen = VerifiedTokens::default();
+        let s = settings();
+
+        let first = verify_remembered(&token, &ring, &s, &seen, now).unwrap();
+        assert_eq!(*first, claims(now));
+        // Remembered: the same claims, without a second signature check.
+        assert!(seen.get(&VerifiedTokens::fingerprint(&token)).is_some());
+        assert_eq!(
+            verify_remembered(&token, &ring, &s, &seen, now),
+            Some(first)
+        );
+        // Past exp (beyond the leeway), or before nbf: refused, as a fresh check would.
+        assert_eq!(
+            verify_remembered(&token, &ring, &s, &seen, now + 3600 + 6),
+            None
+        );
+        assert_eq!(verify_remembered(&token, &ring, &s, &seen, now - 6), None);
+        // Its key no longer in the ring: refused.
+        let other = generate_key(SigningAlgorithm::EdDSA, &master, now).unwrap();
+        let new_ring = KeyRing::build(&[other], &master, now, 3600).unwrap();
+        assert_eq!(verify_remembered(&token, &new_ring, &s, &seen, now), None);
+        // A token that differs in any byte is not the remembered one, and fails verification.
+        let at = token.rfind('.').unwrap() + 5;
+        let flipped = if &token[at..=at] == "A" { "B" } else { "A" };
+        let forged = format!("{}{flipped}{}", &token[..at], &token[at + 1..]);
+        assert_eq!(verify_remembered(&forged, &ring, &s, &seen, now), None);
+    }
+
+    #[test]
+    fn verified_tokens_stay_bounded() {
+        let seen = VerifiedTokens::default();
+        let c = Arc::new(claims(0));
+        for i in 0..(3 * GENERATION) {
+            seen.put(
+                VerifiedTokens::fingerprint(&i.to_string()),
+                "k".into(),
+                c.clone(),
+            );
+        }
+        let g = seen.generations.read().unwrap();
+        assert!(g[0].len() + g[1].len() <= 2 * GENERATION);
+        // The most recent ones are still there.
+        drop(g);
+        let last = (3 * GENERATION - 1).to_string();
+        assert!(seen.get(&VerifiedTokens::fingerprint(&last)).is_some());
+    }
 }

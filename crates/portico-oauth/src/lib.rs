@@ -53,6 +53,8 @@ pub(crate) struct Inner {
     pub(crate) directory: Directory,
     pub(crate) registry: Registry,
     keys: RwLock<Arc<KeyRing>>,
+    /// Access tokens introspected recently whose signature checked out (see `jwt`).
+    pub(crate) verified: jwt::VerifiedTokens,
     master: MasterKey,
     /// Wakes the task that reloads what cannot be reloaded inside a notice: keys, revocations.
     reload: Arc<Notify>,
@@ -136,6 +138,7 @@ impl OAuthService {
             directory,
             registry,
             keys: RwLock::new(Arc::new(ring)),
+            verified: jwt::VerifiedTokens::default(),
             master,
             reload: Arc::new(Notify::new()),
             reload_revocations: AtomicBool::new(false),

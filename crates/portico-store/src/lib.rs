@@ -35,6 +35,10 @@ impl Store {
             .min_connections(1)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
+            // sqlx pings every connection it hands out by default: a round trip (on SQLite, a
+            // hop to the connection's thread) before every statement outside a transaction.
+            // Only connections idle this long are checked; a dead one still fails its query.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30))
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(SqliteJournalMode::Wal)
