@@ -5,8 +5,8 @@
 
 use crate::error::OAuthResult;
 use portico_domain::{
-    AppId, Change, Company, CompanyId, Notice, PartnerApp, RequestTokenRecord, TokenDigest, User,
-    UserId,
+    AppId, Change, Company, CompanyId, Notice, PartnerApp, RefreshTokenRecord, RequestTokenRecord,
+    TokenDigest, TokenGrant, User, UserId,
     repo::{ChangeNotices, ClientSecrets, RegistryStore, TokenStore},
 };
 use std::collections::HashMap;
@@ -35,13 +35,23 @@ pub struct ClientEntry {
 
 struct Cache<K, V> {
     map: RwLock<HashMap<K, V>>,
+    max: usize,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
     fn new() -> Self {
+        Self::bounded(MAX_ENTRIES)
+    }
+
+    fn bounded(max: usize) -> Self {
         Self {
             map: RwLock::new(HashMap::new()),
+            max,
         }
+    }
+
+    fn take(&self, k: &K) -> Option<V> {
+        self.map.write().expect("cache lock").remove(k)
     }
 
     fn get(&self, k: &K) -> Option<V> {
@@ -50,7 +60,7 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
 
     fn put(&self, k: K, v: V) {
         let mut m = self.map.write().expect("cache lock");
-        if m.len() >= MAX_ENTRIES {
+        if m.len() >= self.max {
             m.clear();
         }
         m.insert(k, v);
@@ -86,7 +96,17 @@ pub struct Directory {
     /// inserted, and deleted once expired), so a cached one needs no notice; callers check its
     /// expiry on every use, as they do a stored one's.
     request_tokens: Cache<TokenDigest, Arc<RequestTokenRecord>>,
+    /// Refresh tokens this node issued and nobody has presented yet, with their grant and when
+    /// they were issued. A refresh usually presents the token the same node issued last time;
+    /// knowing its grant saves the lookup. The rotation stays the authority on whether the
+    /// token was used before, and revocations of the last `window` seconds are in
+    /// `revoked_grants` on every node, so an entry is trusted for that long at most.
+    fresh_refresh: Cache<TokenDigest, (RefreshTokenRecord, TokenGrant, i64)>,
 }
+
+/// Fresh refresh tokens are one per live grant on this node; a few thousand cover a busy node
+/// and stay well inside the memory budget (about 500 bytes each).
+const MAX_FRESH_REFRESH: usize = 10_000;
 
 impl Directory {
     pub fn new(store: Arc<dyn OAuthStore>) -> Self {
@@ -100,6 +120,7 @@ impl Directory {
             revoked_jtis: Cache::new(),
             revoked_grants: Cache::new(),
             request_tokens: Cache::new(),
+            fresh_refresh: Cache::bounded(MAX_FRESH_REFRESH),
         }
     }
 
@@ -188,6 +209,31 @@ impl Directory {
         .await
     }
 
+    /// Remembers a refresh token this node just issued (see `fresh_refresh`).
+    pub(crate) fn remember_refresh(
+        &self,
+        record: &RefreshTokenRecord,
+        grant: &TokenGrant,
+        now: i64,
+    ) {
+        self.fresh_refresh
+            .put(record.digest.clone(), (record.clone(), grant.clone(), now));
+    }
+
+    /// The refresh token with this digest if this node issued it less than `window` seconds
+    /// ago and has not seen it since; it is forgotten either way (a token is presented once).
+    pub(crate) fn take_fresh_refresh(
+        &self,
+        digest: &TokenDigest,
+        now: i64,
+        window: i64,
+    ) -> Option<(RefreshTokenRecord, TokenGrant)> {
+        self.fresh_refresh
+            .take(digest)
+            .filter(|(_, _, issued)| now - issued < window)
+            .map(|(record, grant, _)| (record, grant))
+    }
+
     pub fn is_access_token_revoked(&self, jti: &str) -> bool {
         self.revoked_jtis.get(&jti.to_owned()).is_some()
     }
@@ -217,6 +263,8 @@ impl Directory {
         self.revoked_jtis.retain(|_, exp| *exp > now);
         self.revoked_grants.retain(|_, at| *at + window > now);
         self.request_tokens.retain(|_, t| t.expires_at > now);
+        self.fresh_refresh
+            .retain(|_, (_, _, issued)| now - *issued < window);
     }
 
     /// Applies a notice from this or another node. Returns true when the signing keys changed.
@@ -224,6 +272,7 @@ impl Directory {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         match notice {
             Notice::Resync => {
+                self.fresh_refresh.clear();
                 self.apps.clear();
                 self.enablements.clear();
                 self.companies.clear();

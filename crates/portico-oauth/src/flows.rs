@@ -502,7 +502,10 @@ impl Issuer for Flow<'_> {
             .rotate_refresh_token(&old.digest, &record, self.now)
             .await
         {
-            Ok(Rotation::Rotated) => {}
+            Ok(Rotation::Rotated) => self
+                .svc
+                .directory
+                .remember_refresh(&record, &family, self.now),
             Ok(Rotation::AlreadyRotated) => {
                 self.revoke_grant(&family.id).await;
                 self.fail(OAuthError::invalid_grant(REUSED_REFRESH));
@@ -537,11 +540,23 @@ impl Issuer for Flow<'_> {
     }
 
     async fn recover_refresh(&mut self, token: &str) -> Result<Option<Grant>, ()> {
-        let found = match self
-            .store()
-            .find_refresh_token(&TokenDigest::of(token))
-            .await
-        {
+        let digest = TokenDigest::of(token);
+        let window = self.svc.settings.access_token_ttl;
+        let fresh = self
+            .svc
+            .directory
+            .take_fresh_refresh(&digest, self.now, window);
+        let found = match fresh {
+            // Issued here moments ago: revoked since only if the revocation list says so.
+            Some((record, mut family)) => {
+                if self.svc.directory.is_grant_revoked(&family.id) {
+                    family.revoked_at = Some(self.now);
+                }
+                Ok(Some((record, family)))
+            }
+            None => self.store().find_refresh_token(&digest).await,
+        };
+        let found = match found {
             Ok(f) => f,
             Err(e) => {
                 self.fail(e.into());

@@ -179,6 +179,7 @@ impl Inner {
         };
         let (refresh, record) = self.new_refresh_token(&grant.id, now);
         self.directory.store().insert_grant(&grant, &record).await?;
+        self.directory.remember_refresh(&record, &grant, now);
         let (access_token, expires_in) =
             self.access_token(app, principal, scope, Some(&grant.id), now);
         Ok((
