@@ -753,19 +753,30 @@ fn from_kind(kind: AccessTokenErrorType, basic: bool) -> OAuthError {
     }
 }
 
+/// A token request whose client the endpoint has authenticated, handed to an oxide-auth flow.
+pub(crate) struct TokenCall<'a> {
+    pub client: Arc<ClientEntry>,
+    pub client_id: &'a str,
+    pub secret: &'a str,
+    pub params: &'a Params,
+    /// The client used HTTP Basic (an `invalid_client` then carries a Basic challenge).
+    pub basic: bool,
+    pub now: i64,
+}
+
+impl<'a> TokenCall<'a> {
+    /// The flow's primitives and the request as oxide-auth reads it.
+    fn start(self, svc: &'a Inner) -> (Flow<'a>, OxideRequest<'a>, bool) {
+        let request = OxideRequest::token(self.params, self.client_id, self.secret);
+        let flow = Flow::new(svc, self.client, Some(self.secret), self.params, self.now);
+        (flow, request, self.basic)
+    }
+}
+
 impl Inner {
     /// `grant_type=authorization_code`: oxide-auth's access-token flow with PKCE.
-    pub(crate) async fn exchange_code(
-        &self,
-        client: Arc<ClientEntry>,
-        client_id: &str,
-        secret: &str,
-        params: &Params,
-        basic: bool,
-        now: i64,
-    ) -> OAuthResult<IssuedTokens> {
-        let request = OxideRequest::token(params, client_id, secret);
-        let mut f = Flow::new(self, client, Some(secret), params, now);
+    pub(crate) async fn exchange_code(&self, call: TokenCall<'_>) -> OAuthResult<IssuedTokens> {
+        let (mut f, request, basic) = call.start(self);
         let result = flow::access_token::access_token(&mut f, &request).await;
         f.finish(result.map_err(|e| match e {
             accesstoken::Error::Invalid(mut d) => from_kind(d.description().kind(), basic),
@@ -779,21 +790,14 @@ impl Inner {
     /// `grant_type=client_credentials`: an app-level token, no refresh token.
     pub(crate) async fn client_credentials(
         &self,
-        client: Arc<ClientEntry>,
-        client_id: &str,
-        secret: &str,
-        params: &Params,
-        basic: bool,
-        now: i64,
+        call: TokenCall<'_>,
     ) -> OAuthResult<IssuedTokens> {
-        let request = OxideRequest::token(params, client_id, secret);
-        let mut f = Flow::new(self, client, Some(secret), params, now);
+        let (mut f, request, basic) = call.start(self);
         let map = |e: client_credentials::Error| match e {
             client_credentials::Error::Invalid(mut d) => from_kind(d.description().kind(), basic),
-            client_credentials::Error::Unauthorized(..) => {
+            client_credentials::Error::Unauthorized(..) | client_credentials::Error::Ignore => {
                 OAuthError::bad_client_credentials(basic)
             }
-            client_credentials::Error::Ignore => OAuthError::bad_client_credentials(basic),
             client_credentials::Error::Primitive(_) => {
                 OAuthError::Server("client credentials flow primitive failed".into())
             }
@@ -807,17 +811,8 @@ impl Inner {
     }
 
     /// `grant_type=refresh_token`: rotation, reuse detection, optional narrowing.
-    pub(crate) async fn refresh(
-        &self,
-        client: Arc<ClientEntry>,
-        client_id: &str,
-        secret: &str,
-        params: &Params,
-        basic: bool,
-        now: i64,
-    ) -> OAuthResult<IssuedTokens> {
-        let request = OxideRequest::token(params, client_id, secret);
-        let mut f = Flow::new(self, client, Some(secret), params, now);
+    pub(crate) async fn refresh(&self, call: TokenCall<'_>) -> OAuthResult<IssuedTokens> {
+        let (mut f, request, basic) = call.start(self);
         let result = flow::refresh::refresh(&mut f, &request).await;
         f.finish(result.map_err(|e| match e {
             refresh::Error::Invalid(mut d) => from_kind(d.description().kind(), basic),

@@ -3,6 +3,7 @@
 
 use crate::client::{AuthMethod, PresentedClient};
 use crate::error::{OAuthError, OAuthResult};
+use crate::flows::TokenCall;
 use crate::issue::IssuedTokens;
 use crate::params::Params;
 use crate::{OAuthService, now};
@@ -54,19 +55,18 @@ impl OAuthService {
                 grant.as_str()
             )));
         }
-        let (id, secret) = (presented.client_id.as_str(), presented.secret.as_str());
+        let call = |client| TokenCall {
+            client,
+            client_id: &presented.client_id,
+            secret: &presented.secret,
+            params: &params,
+            basic,
+            now,
+        };
         match grant {
-            GrantType::AuthorizationCode => {
-                inner
-                    .exchange_code(client, id, secret, &params, basic, now)
-                    .await
-            }
-            GrantType::ClientCredentials => {
-                inner
-                    .client_credentials(client, id, secret, &params, basic, now)
-                    .await
-            }
-            GrantType::RefreshToken => inner.refresh(client, id, secret, &params, basic, now).await,
+            GrantType::AuthorizationCode => inner.exchange_code(call(client)).await,
+            GrantType::ClientCredentials => inner.client_credentials(call(client)).await,
+            GrantType::RefreshToken => inner.refresh(call(client)).await,
             GrantType::Password => inner.user_password(&client.app, &params, now).await,
             GrantType::CompanyRequestToken => {
                 inner
