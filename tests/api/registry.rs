@@ -2,6 +2,7 @@
 
 use crate::both_backends;
 use crate::helpers::{Backend, expense_app, spawn_app};
+use crate::oauth_helpers::{AppCredentials, token};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -78,6 +79,20 @@ async fn guides_walk_through(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{renewed}");
     let new_secret = renewed["client_secret"].as_str().unwrap();
     assert_ne!(new_secret, secret);
+    // From now on the old secret fails at the token endpoint; the new one works.
+    let old = AppCredentials {
+        id: id.clone(),
+        secret: secret.clone(),
+    };
+    let new = AppCredentials {
+        id: id.clone(),
+        secret: new_secret.to_owned(),
+    };
+    let cc = [("grant_type", "client_credentials")];
+    token(&app, &old, &cc)
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    assert_eq!(token(&app, &new, &cc).await.status, StatusCode::OK);
 
     // Review: submit, staff approve, staff make it public.
     let (status, submitted) = app
