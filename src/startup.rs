@@ -97,9 +97,14 @@ pub fn master_key(config: &Config) -> Result<MasterKey, StartupError> {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let encoded = MasterKey::generate_base64();
-            write_secret_file(path, &encoded)
-                .map_err(|e| StartupError::MasterKey(format!("{}: {e}", path.display())))?;
-            encoded
+            match write_secret_file(path, &encoded) {
+                Ok(()) => encoded,
+                // Another process started at the same moment and made the key first: use it.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_key_file(path)?,
+                Err(e) => {
+                    return Err(StartupError::MasterKey(format!("{}: {e}", path.display())));
+                }
+            }
         }
         Err(e) => return Err(StartupError::MasterKey(format!("{}: {e}", path.display()))),
     };
@@ -109,6 +114,21 @@ pub fn master_key(config: &Config) -> Result<MasterKey, StartupError> {
          Set PORTICO_MASTER_KEY (32 random bytes, base64) in production."
     );
     MasterKey::from_base64(&encoded).map_err(|e| bad(&e))
+}
+
+/// Reads a key file written by another process, waiting briefly if it is still being written.
+fn read_key_file(path: &std::path::Path) -> Result<String, StartupError> {
+    for _ in 0..50 {
+        match std::fs::read_to_string(path) {
+            Ok(text) if !text.trim().is_empty() => return Ok(text),
+            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            Err(e) => return Err(StartupError::MasterKey(format!("{}: {e}", path.display()))),
+        }
+    }
+    Err(StartupError::MasterKey(format!(
+        "{}: empty",
+        path.display()
+    )))
 }
 
 /// Creates `path` readable by its owner only.
@@ -278,4 +298,36 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_first_starts_share_one_generated_master_key() {
+        let dir =
+            std::env::temp_dir().join(format!("portico-key-{}", uuid::Uuid::new_v4().simple()));
+        let mut config = Config::load_with_env(None, |_| None).unwrap();
+        config.master_key_file = dir.join("data/master.key");
+        let starts: Vec<_> = (0..8)
+            .map(|_| {
+                let c = config.clone();
+                std::thread::spawn(move || master_key(&c).is_ok())
+            })
+            .collect();
+        assert!(starts.into_iter().all(|s| s.join().unwrap()));
+        let written = std::fs::read_to_string(&config.master_key_file).unwrap();
+        assert!(MasterKey::from_base64(&written).is_ok());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&config.master_key_file)
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
 }

@@ -45,9 +45,17 @@ fn test_config(database_url: &str) -> Config {
             concat!(env!("CARGO_MANIFEST_DIR"), "/config/apis.toml").into(),
         ),
         ("PORTICO_DATABASE_MAX_CONNECTIONS".into(), "4".into()),
+        // A key of its own, so no test writes data/master.key into the checkout.
+        ("PORTICO_MASTER_KEY".into(), master_key()),
     ]);
     let file = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/default.toml"));
     Config::load_with_env(Some(&file), |k| vars.get(k).cloned()).expect("test configuration")
+}
+
+/// 32 random bytes, base64.
+fn master_key() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes().repeat(2))
 }
 
 pub async fn spawn_app() -> TestApp {
