@@ -97,8 +97,9 @@ impl Registry {
         }
     }
 
-    /// An app its owner may change: registered by the actor's Development Partner company.
-    async fn own_app(&self, actor: &Actor, id: AppId) -> DomainResult<PartnerApp> {
+    /// An app the actor may change (Modify, New Secret, submit): registered by the actor's own
+    /// Development Partner company. Forms ask this before they are shown.
+    pub async fn app_to_change(&self, actor: &Actor, id: AppId) -> DomainResult<PartnerApp> {
         let app = self.app(actor, id).await?;
         if app.company_id != actor.company_id() {
             return Err(DomainError::forbidden(
@@ -115,7 +116,7 @@ impl Registry {
         id: AppId,
         changes: AppChanges,
     ) -> DomainResult<PartnerApp> {
-        let before = self.own_app(actor, id).await?;
+        let before = self.app_to_change(actor, id).await?;
         let spec = changes.apply(&before.spec, &self.catalog)?;
         let after = before.modified(spec, Utc::now());
         self.save(actor, AuditAction::AppModify, &before, &after)
@@ -131,7 +132,7 @@ impl Registry {
         id: AppId,
         grace_seconds: u64,
     ) -> DomainResult<RegisteredApp> {
-        let before = self.own_app(actor, id).await?;
+        let before = self.app_to_change(actor, id).await?;
         let grace = i64::try_from(grace_seconds)
             .ok()
             .map(Duration::seconds)
@@ -183,7 +184,7 @@ impl Registry {
     }
 
     pub async fn submit_for_review(&self, actor: &Actor, id: AppId) -> DomainResult<PartnerApp> {
-        let before = self.own_app(actor, id).await?;
+        let before = self.app_to_change(actor, id).await?;
         let after = PartnerApp {
             review: before.submit_for_review(Utc::now())?,
             ..before.clone()

@@ -175,8 +175,7 @@ pub async fn edit_form(
     cx: Console,
     Path(id): Path<String>,
 ) -> ConsoleResult<Page> {
-    let app = s.registry.app(&cx.actor, app_id(&id)?).await?;
-    cx.actor.require_app_developer()?;
+    let app = s.registry.app_to_change(&cx.actor, app_id(&id)?).await?;
     Ok(form_page(&s, &cx, Some(&app), &AppForm::of(&app.spec)))
 }
 
@@ -214,8 +213,7 @@ pub async fn new_secret_form(
     cx: Console,
     Path(id): Path<String>,
 ) -> ConsoleResult<Page> {
-    let app = s.registry.app(&cx.actor, app_id(&id)?).await?;
-    cx.actor.require_app_developer()?;
+    let app = s.registry.app_to_change(&cx.actor, app_id(&id)?).await?;
     Ok(new_secret_page(&cx, &app, "0"))
 }
 
