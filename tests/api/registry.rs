@@ -647,31 +647,21 @@ async fn sessions_and_csrf(backend: Backend) {
         write(Some(csrf)).await.unwrap().status(),
         StatusCode::CREATED
     );
-    let me = app
-        .client
-        .get(app.url("/admin/v1/me"))
-        .header("cookie", &session_cookie)
-        .send()
-        .await
-        .unwrap();
+    let with_cookie = |method: Method, path: &str| {
+        app.client
+            .request(method, app.url(path))
+            .header("cookie", &session_cookie)
+            .send()
+    };
+    let me = with_cookie(Method::GET, "/admin/v1/me").await.unwrap();
     assert_eq!(me.status(), StatusCode::OK);
 
     // Sign out ends the session.
-    let out = app
-        .client
-        .delete(app.url("/admin/v1/session"))
-        .header("cookie", &session_cookie)
-        .send()
+    let out = with_cookie(Method::DELETE, "/admin/v1/session")
         .await
         .unwrap();
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
-    let me = app
-        .client
-        .get(app.url("/admin/v1/me"))
-        .header("cookie", &session_cookie)
-        .send()
-        .await
-        .unwrap();
+    let me = with_cookie(Method::GET, "/admin/v1/me").await.unwrap();
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
 }
 
