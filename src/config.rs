@@ -20,7 +20,46 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub admin: AdminConfig,
     pub tokens: TokensConfig,
+    pub limits: LimitsConfig,
     pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub client_failures_burst: u32,
+    pub client_failures_per_minute: u32,
+    pub sign_in_failures_burst: u32,
+    pub sign_in_failures_per_minute: u32,
+    /// 0: one per two cores.
+    pub argon2_workers: usize,
+    pub argon2_queue: usize,
+    pub revocation_cache_entries: usize,
+    /// Comma-separated addresses or CIDR blocks.
+    pub trusted_proxies: String,
+}
+
+impl LimitsConfig {
+    pub fn argon2_workers(&self) -> usize {
+        match self.argon2_workers {
+            0 => (std::thread::available_parallelism().map_or(1, |n| n.get()) / 2).max(1),
+            n => n,
+        }
+    }
+
+    pub fn trusted_proxies(
+        &self,
+    ) -> Result<Vec<portico_http::client_addr::TrustedProxy>, ConfigError> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse()
+                    .map_err(|e| ConfigError::Invalid(format!("limits.trusted_proxies: {e}")))
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -141,6 +180,18 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "database.url must be sqlite://<path> or postgres://...".into(),
+            ));
+        }
+        self.limits.trusted_proxies()?;
+        let l = &self.limits;
+        if l.client_failures_burst == 0
+            || l.client_failures_per_minute == 0
+            || l.sign_in_failures_burst == 0
+            || l.sign_in_failures_per_minute == 0
+            || l.revocation_cache_entries == 0
+        {
+            return Err(ConfigError::Invalid(
+                "limits: failure budgets and revocation_cache_entries must be positive".into(),
             ));
         }
         let t = &self.tokens;

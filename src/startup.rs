@@ -2,7 +2,7 @@
 //! first-run sandbox, bind the listener (port 0 picks a free port; tests read it back).
 
 use crate::config::{Config, ConfigError};
-use portico_domain::{ApiCatalog, CatalogError, DomainError};
+use portico_domain::{ApiCatalog, CatalogError, DomainError, FailureBudget};
 use portico_http::{AppState, HttpSettings, health::Readiness};
 use portico_oauth::{OAuthService, OAuthSettings, keys::MasterKey};
 use portico_registry::{Registry, RegistrySettings, Sandbox};
@@ -82,6 +82,10 @@ fn registry_settings(config: &Config) -> RegistrySettings {
     RegistrySettings {
         session_ttl: chrono::Duration::seconds(config.admin.session_ttl_seconds as i64),
         max_secret_grace: chrono::Duration::seconds(config.admin.max_secret_grace_seconds as i64),
+        sign_in_failures: FailureBudget::new(
+            config.limits.sign_in_failures_burst,
+            config.limits.sign_in_failures_per_minute,
+        ),
     }
 }
 
@@ -154,6 +158,11 @@ pub fn oauth_settings(config: &Config, issuer: String) -> OAuthSettings {
         refresh_token_ttl: t.refresh_token_ttl_seconds.into(),
         authorization_code_ttl: t.authorization_code_ttl_seconds.into(),
         request_token_ttl: t.request_token_ttl_seconds.into(),
+        revocation_cache_entries: config.limits.revocation_cache_entries,
+        client_failures: FailureBudget::new(
+            config.limits.client_failures_burst,
+            config.limits.client_failures_per_minute,
+        ),
     }
 }
 
@@ -188,6 +197,7 @@ fn return_large_blocks_to_the_system() {}
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         return_large_blocks_to_the_system();
+        portico_guard::argon::configure(config.limits.argon2_workers(), config.limits.argon2_queue);
         let catalog = Arc::new(load_catalog(&config)?);
         let master = master_key(&config)?;
         let store = open_store(&config).await?;
@@ -234,6 +244,7 @@ impl Application {
             settings: Arc::new(HttpSettings {
                 secure_cookies: public_url.starts_with("https://"),
                 max_body_bytes: config.server.max_body_bytes,
+                trusted_proxies: config.limits.trusted_proxies()?,
             }),
         };
         tracing::info!(%public_url, "portico is ready");
@@ -272,7 +283,11 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        // The peer address feeds the abuse limits (see portico_http::client_addr).
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
     }

@@ -26,6 +26,9 @@ pub enum DomainError {
     /// Too many failed attempts (sign-in); try again after `retry_after_seconds`.
     #[error("too many failed sign-ins; try again in {retry_after_seconds} seconds")]
     TooManyAttempts { retry_after_seconds: u64 },
+    /// The server cannot take the work now (the argon2 pool is full); nothing was done.
+    #[error("the server is busy; try again in {retry_after_seconds} seconds")]
+    Unavailable { retry_after_seconds: u64 },
     /// The storage failed; the message is for logs only, never for the client.
     #[error("storage error: {0}")]
     Storage(String),

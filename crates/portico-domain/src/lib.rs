@@ -2,6 +2,7 @@
 //! resolution and permissions, as plain types and rules with no I/O. Storage is described by
 //! the traits in [`repo`] and implemented elsewhere.
 
+mod abuse;
 mod app;
 mod audit;
 mod catalog;
@@ -17,6 +18,7 @@ mod token;
 mod user;
 mod validate;
 
+pub use abuse::{FailureBudget, FailureKey};
 pub use app::{
     AppChanges, AppRegistration, AppSpec, GrantType, PartnerApp, Review, ReviewDecision,
     ReviewStatus, Visibility, validate_redirect_uri,
@@ -34,4 +36,4 @@ pub use token::{
     AuthorizationCodeRecord, CodeRedemption, PrincipalType, RefreshTokenRecord, RequestTokenRecord,
     Rotation, SigningKeyRecord, TokenGrant,
 };
-pub use user::{NewUser, Permissions, User, UserChanges, validate_password};
+pub use user::{NewUser, Permissions, User, UserChanges, validate_login_id, validate_password};

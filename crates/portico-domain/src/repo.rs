@@ -122,12 +122,18 @@ pub trait SessionStore: Send + Sync {
 
 /// Everything the registry services need, as one object.
 pub trait RegistryStore:
-    CompanyStore + UserStore + AppStore + EnablementStore + AuditStore + SessionStore
+    CompanyStore + UserStore + AppStore + EnablementStore + AuditStore + SessionStore + FailureStore
 {
 }
 
 impl<T> RegistryStore for T where
-    T: CompanyStore + UserStore + AppStore + EnablementStore + AuditStore + SessionStore
+    T: CompanyStore
+        + UserStore
+        + AppStore
+        + EnablementStore
+        + AuditStore
+        + SessionStore
+        + FailureStore
 {
 }
 
@@ -135,11 +141,28 @@ impl<T> RegistryStore for T where
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     async fn insert_code(&self, code: &AuthorizationCodeRecord) -> DomainResult<()>;
-    /// Marks the code used and returns it, once; later calls report the earlier redemption.
-    async fn redeem_code(&self, digest: &TokenDigest, now: i64) -> DomainResult<CodeRedemption>;
-    /// Remembers which grant a code produced, so a replay of the code can revoke it.
-    async fn bind_code_to_grant(&self, digest: &TokenDigest, grant_id: &str) -> DomainResult<()>;
+    /// Marks the code used by `client` and binds it to `grant_id`, in one statement, and
+    /// returns it, once; later calls report the earlier redemption and its grant. A code of
+    /// another client is left untouched.
+    async fn redeem_code(
+        &self,
+        digest: &TokenDigest,
+        client: AppId,
+        grant_id: &str,
+        now: i64,
+    ) -> DomainResult<CodeRedemption>;
+    /// Revokes the grant a replayed code was bound to, whether or not its first redemption
+    /// has stored it yet: a grant stored later under that id is refused (`Conflict`), so no
+    /// token of it is ever issued.
+    async fn revoke_code_grant(
+        &self,
+        code: &AuthorizationCodeRecord,
+        grant_id: &str,
+        now: i64,
+    ) -> DomainResult<()>;
 
+    /// Fails with `Conflict { code: "grant_exists" }` if a grant of that id exists (a code's
+    /// grant revoked by a replay before it was stored).
     async fn insert_grant(
         &self,
         grant: &TokenGrant,
@@ -149,7 +172,9 @@ pub trait TokenStore: Send + Sync {
         &self,
         digest: &TokenDigest,
     ) -> DomainResult<Option<(RefreshTokenRecord, TokenGrant)>>;
-    /// Marks `old` rotated and stores `new`, atomically, unless `old` was rotated already.
+    /// Marks `old` rotated and stores `new`, atomically, unless `old` was rotated already or
+    /// its grant is revoked (checked in the same statement, so no cache can let a revoked
+    /// grant rotate).
     async fn rotate_refresh_token(
         &self,
         old: &TokenDigest,
@@ -159,11 +184,17 @@ pub trait TokenStore: Send + Sync {
     async fn revoke_grants(&self, grant_ids: &[String], now: i64) -> DomainResult<()>;
     /// The live grants of a user for an app.
     async fn grants_of(&self, user: UserId, app: AppId) -> DomainResult<Vec<String>>;
-    async fn revoked_grants_since(&self, since: i64) -> DomainResult<Vec<String>>;
+    /// Grants revoked at or after `since`: (id, revoked_at).
+    async fn revoked_grants_since(&self, since: i64) -> DomainResult<Vec<(String, i64)>>;
+    /// Whether the grant was revoked (an unknown grant was not: it is purged only once every
+    /// token of it has expired). Asked when a node's revocation list cannot answer.
+    async fn is_grant_revoked(&self, grant_id: &str) -> DomainResult<bool>;
 
     async fn revoke_access_token(&self, jti: &str, expires_at: i64, now: i64) -> DomainResult<()>;
     /// Revoked access tokens that have not expired yet: (jti, exp).
     async fn revoked_access_tokens(&self, now: i64) -> DomainResult<Vec<(String, i64)>>;
+    /// Whether this access token was revoked; asked when a node's list cannot answer.
+    async fn is_access_token_revoked(&self, jti: &str) -> DomainResult<bool>;
 
     async fn insert_request_token(
         &self,
@@ -182,6 +213,22 @@ pub trait TokenStore: Send + Sync {
     /// Deletes what can no longer be used: expired codes, request tokens, refresh tokens (and
     /// their grants once empty), revoked-token entries past their expiry.
     async fn purge_expired(&self, now: i64) -> DomainResult<u64>;
+}
+
+/// Failure budgets (see [`crate::FailureBudget`]), shared by every node.
+#[async_trait]
+pub trait FailureStore: Send + Sync {
+    /// Records one failure against `key` with `budget`; returns the key's new state.
+    async fn record_failure(
+        &self,
+        key: &str,
+        budget: crate::FailureBudget,
+        now_ms: i64,
+    ) -> DomainResult<i64>;
+    /// The stored state of each key (None: nothing on record), in order.
+    async fn failure_states(&self, keys: &[String]) -> DomainResult<Vec<Option<i64>>>;
+    /// Forgets keys whose whole budget is back.
+    async fn purge_failures(&self, now_ms: i64) -> DomainResult<u64>;
 }
 
 /// Called with every notice, synchronously: for a change made on this node before the call that

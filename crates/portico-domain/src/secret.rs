@@ -89,40 +89,22 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// One argon2 run at a time in the whole process. Each run takes 19 MiB of working memory (the
-/// default m_cost) and tens of milliseconds of one core; unbounded, a burst of first sign-ins or
-/// unknown clients (each costs a decoy run) multiplies the memory and takes every core from the
-/// token endpoints. Serialized, argon2 adds at most 19 MiB to the resident set and leaves the
-/// other core to everything else. Callers are on blocking threads, where waiting is fine.
-static ARGON2: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn one_at_a_time<T>(f: impl FnOnce() -> T) -> T {
-    // A panic elsewhere while holding the lock leaves nothing half-done: go on.
-    let _turn = ARGON2
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    f()
-}
-
 /// Hashes a secret or password as an argon2id PHC string with a fresh salt. CPU-bound for tens
 /// of milliseconds: async callers run it on a blocking thread.
+/// How many run at once is the caller's business (`portico-guard`'s pool bounds it).
 pub fn hash_secret(secret: &str) -> String {
-    one_at_a_time(|| {
-        Argon2::default()
-            .hash_password(secret.as_bytes())
-            .expect("argon2 with default parameters cannot fail on a byte string")
-            .to_string()
-    })
+    Argon2::default()
+        .hash_password(secret.as_bytes())
+        .expect("argon2 with default parameters cannot fail on a byte string")
+        .to_string()
 }
 
 /// Checks a secret against a stored PHC string. A malformed stored hash verifies as false.
 pub fn verify_secret(secret: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(hash) => one_at_a_time(|| {
-            Argon2::default()
-                .verify_password(secret.as_bytes(), &hash)
-                .is_ok()
-        }),
+        Ok(hash) => Argon2::default()
+            .verify_password(secret.as_bytes(), &hash)
+            .is_ok(),
         Err(_) => false,
     }
 }

@@ -51,6 +51,11 @@ impl IntoResponse for ApiError {
                 DomainError::TooManyAttempts { .. } => {
                     (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", None)
                 }
+                DomainError::Unavailable { .. } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    None,
+                ),
                 DomainError::Storage(detail) => {
                     tracing::error!(error = %detail, "storage failure");
                     (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None)
@@ -80,9 +85,14 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
-        if let ApiError::Domain(DomainError::TooManyAttempts {
-            retry_after_seconds,
-        }) = &self
+        if let ApiError::Domain(
+            DomainError::TooManyAttempts {
+                retry_after_seconds,
+            }
+            | DomainError::Unavailable {
+                retry_after_seconds,
+            },
+        ) = &self
             && let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_seconds.to_string())
         {
             resp.headers_mut()

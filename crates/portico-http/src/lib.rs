@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod client_addr;
 pub mod console;
 pub mod error;
 pub mod extract;
@@ -21,6 +22,8 @@ pub struct HttpSettings {
     pub secure_cookies: bool,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Proxies whose `X-Forwarded-For` is believed (see [`client_addr`]).
+    pub trusted_proxies: Vec<client_addr::TrustedProxy>,
 }
 
 /// What every handler can reach.

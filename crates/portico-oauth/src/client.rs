@@ -6,9 +6,11 @@
 
 use crate::directory::{ClientEntry, Directory};
 use crate::error::{OAuthError, OAuthResult};
-use crate::params::Params;
+use crate::params::{Params, has_control};
 use base64::{Engine, engine::general_purpose::STANDARD};
-use portico_domain::{AppId, TokenDigest, secret};
+use portico_domain::{AppId, FailureKey, TokenDigest};
+use portico_guard::{Lane, Standing, argon, limits::now_ms};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,9 +63,17 @@ impl PresentedClient {
                         "client_id in the body does not match the authenticated client",
                     ));
                 }
+                let secret = form_decode(secret).ok_or_else(basic)?;
+                for (name, value) in [("client_id", &client_id), ("client_secret", &secret)] {
+                    if has_control(value) {
+                        return Err(OAuthError::invalid_request(format!(
+                            "{name} in the Authorization header contains a control character"
+                        )));
+                    }
+                }
                 Ok(Self {
                     client_id,
-                    secret: form_decode(secret).ok_or_else(basic)?,
+                    secret,
                     method: AuthMethod::Basic,
                 })
             }
@@ -106,47 +116,125 @@ fn form_decode(s: &str) -> Option<String> {
 }
 
 impl Directory {
-    /// The registered app these credentials belong to, or `invalid_client`. Unknown clients and
-    /// wrong secrets answer alike and take about the same time.
+    /// The registered app these credentials belong to, or `invalid_client`. A secret verified
+    /// before (on this node, since the app last changed) costs a digest and no database round
+    /// trip. Otherwise failures count against the source network and the client (see
+    /// `portico_guard::limits`): a source over budget is refused with 429 before argon2; a
+    /// client over budget is still verified, in the pool's suspect lane, so its right secret
+    /// passes while strangers' wrong ones hold one worker at most.
     pub async fn authenticate(
         &self,
         presented: &PresentedClient,
+        source: IpAddr,
         now: i64,
     ) -> OAuthResult<Arc<ClientEntry>> {
         let basic = presented.method == AuthMethod::Basic;
-        let entry = match presented.client_id.parse::<AppId>() {
-            Ok(id) => self.client(id).await?,
-            Err(_) => None,
-        };
-        let Some(entry) = entry else {
-            decoy(presented.secret.clone()).await;
-            return Err(OAuthError::bad_client_credentials(basic));
+        let entry = match parse_client_id(&presented.client_id) {
+            Some(id) => self.client(id).await?,
+            None => None,
         };
         let digest = presented.digest();
+        if let Some(entry) = &entry
+            && entry.remembers(&digest, now)
+        {
+            return Ok(entry.clone());
+        }
+        let budget = self.client_failures;
+        let now_ms = now_ms();
+        let source = [FailureKey::client_source(source)];
+        let Some(entry) = entry else {
+            // A client id is a public identifier: nothing to hide by spending argon2 on an
+            // unknown one. It still counts against the source.
+            if let Standing::Refused {
+                retry_after_seconds,
+            } = self.limiter.standing(&source, &[], budget, now_ms).await?
+            {
+                return Err(OAuthError::TooManyAttempts {
+                    retry_after_seconds,
+                });
+            }
+            self.limiter.failed(&source, budget, now_ms).await?;
+            return Err(OAuthError::bad_client_credentials(basic));
+        };
+        let client = [FailureKey::Client(entry.app.id)];
+        let standing = self
+            .limiter
+            .standing(&source, &client, budget, now_ms)
+            .await?;
+        let lane = match standing {
+            Standing::Refused {
+                retry_after_seconds,
+            } => {
+                return Err(OAuthError::TooManyAttempts {
+                    retry_after_seconds,
+                });
+            }
+            Standing::Suspect { .. } => Lane::Suspect,
+            Standing::Clear => Lane::Normal,
+        };
+        // Concurrent first requests with the same secret wait for one verification; other
+        // secrets (a stranger's wrong ones) do not wait behind it.
+        let turn = entry.turn_for(&digest);
+        let _turn = turn.lock().await;
         if entry.remembers(&digest, now) {
             return Ok(entry);
         }
-        let lock_holder = entry.clone();
-        let _one_at_a_time = lock_holder.verifying.lock().await;
-        if entry.remembers(&digest, now) {
-            return Ok(entry);
+        let verified = self.verify_secret(&entry, presented, lane, now).await;
+        entry.done_with(&digest);
+        match verified? {
+            Some(until) => {
+                entry.remember(digest, until);
+                Ok(entry)
+            }
+            None => {
+                self.limiter
+                    .failed(&[source[0].clone(), client[0].clone()], budget, now_ms)
+                    .await?;
+                match standing {
+                    Standing::Suspect {
+                        retry_after_seconds,
+                    } => Err(OAuthError::TooManyAttempts {
+                        retry_after_seconds,
+                    }),
+                    _ => Err(OAuthError::bad_client_credentials(basic)),
+                }
+            }
         }
+    }
+
+    /// Checks the secret against the current hash, then the previous one while its grace
+    /// lasts. `Some(until)`: it matched, valid until `until` (None: as long as the entry).
+    async fn verify_secret(
+        &self,
+        entry: &ClientEntry,
+        presented: &PresentedClient,
+        lane: Lane,
+        now: i64,
+    ) -> OAuthResult<Option<Option<i64>>> {
+        let pool = argon::pool();
         let current = entry.secrets.current_hash.clone();
-        if verify(presented.secret.clone(), current).await {
-            entry.remember(digest, None);
-            return Ok(entry);
+        if pool.verify(lane, presented.secret.clone(), current).await? {
+            return Ok(Some(None));
         }
         if let (Some(previous), Some(until)) = (
             &entry.secrets.previous_hash,
             entry.secrets.previous_valid_until,
         ) && until.timestamp() > now
-            && verify(presented.secret.clone(), previous.clone()).await
+            && pool
+                .verify(lane, presented.secret.clone(), previous.clone())
+                .await?
         {
-            entry.remember(digest, Some(until.timestamp()));
-            return Ok(entry);
+            return Ok(Some(Some(until.timestamp())));
         }
-        Err(OAuthError::bad_client_credentials(basic))
+        Ok(None)
     }
+}
+
+/// A Key as issued is a lower-case UUID; any other spelling names no client (compared as
+/// text everywhere, so an upper-case Key fails alike on every grant).
+fn parse_client_id(s: &str) -> Option<AppId> {
+    let id: AppId = s.parse().ok()?;
+    (id.to_string() == s).then_some(id)
 }
 
 impl ClientEntry {
@@ -166,15 +254,24 @@ impl ClientEntry {
         }
         v.push((digest, until));
     }
-}
 
-async fn verify(secret: String, phc: String) -> bool {
-    portico_registry::passwords::verify(secret, phc).await
-}
+    /// The lock that verifications of this presented secret take turns on.
+    fn turn_for(&self, digest: &TokenDigest) -> Arc<tokio::sync::Mutex<()>> {
+        self.verifying
+            .lock()
+            .expect("verifying lock")
+            .entry(digest.clone())
+            .or_default()
+            .clone()
+    }
 
-/// Spends an argon2 verification on nothing, so unknown clients cost what known ones do.
-async fn decoy(secret: String) {
-    verify(secret, secret::decoy_hash().to_owned()).await;
+    /// Forgets the turn lock once a verification ended (waiters hold their own handle).
+    fn done_with(&self, digest: &TokenDigest) {
+        self.verifying
+            .lock()
+            .expect("verifying lock")
+            .remove(digest);
+    }
 }
 
 #[cfg(test)]

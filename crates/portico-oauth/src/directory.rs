@@ -2,13 +2,22 @@
 //! enablements, companies, users, and the revocation lists. Every node drops an entry the
 //! moment it hears the entry changed (see `portico_domain::Notice`); a load that raced with a
 //! change is not cached, so a stale value cannot be put back after its eviction.
+//!
+//! Two kinds of memory, and they forget differently:
+//! - the caches of what is stored (apps, enablements, companies, users, request tokens, fresh
+//!   refresh tokens) hold values read from the database; dropping any of them, wholesale or
+//!   not, costs a reload and never changes an answer;
+//! - the revocation lists are refusals: they are never dropped to make room. Each entry lives
+//!   until the token it concerns could no longer be used; past the size cap, or after a missed
+//!   notice, a list knows it is incomplete and the database answers what it cannot.
 
 use crate::error::OAuthResult;
 use portico_domain::{
-    AppId, Change, Company, CompanyId, Notice, PartnerApp, RefreshTokenRecord, RequestTokenRecord,
-    TokenDigest, TokenGrant, User, UserId,
+    AppId, Change, Company, CompanyId, FailureBudget, Notice, PartnerApp, RefreshTokenRecord,
+    RequestTokenRecord, TokenDigest, TokenGrant, User, UserId,
     repo::{ChangeNotices, ClientSecrets, RegistryStore, TokenStore},
 };
+use portico_guard::Limiter;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,8 +27,8 @@ use std::sync::{Arc, Mutex, RwLock};
 pub trait OAuthStore: RegistryStore + TokenStore + ChangeNotices {}
 impl<T: RegistryStore + TokenStore + ChangeNotices> OAuthStore for T {}
 
-/// Caches are dropped wholesale past this many entries: crude, but it bounds memory without an
-/// eviction policy on the hot path.
+/// Caches of stored values are dropped wholesale past this many entries: crude, but it bounds
+/// memory without an eviction policy on the hot path, and a dropped value is only reloaded.
 const MAX_ENTRIES: usize = 50_000;
 
 /// A registered app as the token endpoints need it, plus the secrets verified recently.
@@ -29,8 +38,9 @@ pub struct ClientEntry {
     /// Digests of (client_id, secret) pairs that passed argon2, with the time until which each
     /// stays valid (None: as long as this entry lives, i.e. until the app changes).
     pub(crate) verified: Mutex<Vec<(TokenDigest, Option<i64>)>>,
-    /// One argon2 run at a time per app: concurrent first requests wait and then hit the cache.
-    pub(crate) verifying: tokio::sync::Mutex<()>,
+    /// One verification at a time per presented secret: concurrent first requests with the
+    /// same secret wait and then hit `verified`. Entries live while a verification runs.
+    pub(crate) verifying: Mutex<HashMap<TokenDigest, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 struct Cache<K, V> {
@@ -79,8 +89,130 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
     }
 }
 
+/// Whether a revocation list knows the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Known {
+    Revoked,
+    NotRevoked,
+    /// The list is incomplete (over its cap, or a notice may have been missed): ask storage.
+    Unknown,
+}
+
+/// Revocations of one kind (access tokens by jti, grants by id), each with the time until which
+/// it matters. Bounded by time (an entry goes once it no longer matters) and by `cap`: a
+/// revocation that does not fit is not kept, and the list says it is incomplete until a full
+/// reload from storage fits again. It never forgets a revocation that matters and still claims
+/// to be complete.
+struct RevocationList {
+    state: RwLock<RevocationState>,
+    cap: usize,
+}
+
+struct RevocationState {
+    until: HashMap<String, i64>,
+    complete: bool,
+    /// Bumped whenever the list may have missed something; a reload that started before the
+    /// bump cannot declare the list complete.
+    generation: u64,
+    pruned_at: i64,
+}
+
+impl RevocationList {
+    fn new(cap: usize) -> Self {
+        Self {
+            state: RwLock::new(RevocationState {
+                until: HashMap::new(),
+                // Nothing is known until the first load.
+                complete: false,
+                generation: 0,
+                pruned_at: 0,
+            }),
+            cap: cap.max(1),
+        }
+    }
+
+    fn lookup(&self, key: &str, now: i64) -> Known {
+        let s = self.state.read().expect("revocation lock");
+        match s.until.get(key) {
+            Some(until) if *until > now => Known::Revoked,
+            _ if s.complete => Known::NotRevoked,
+            _ => Known::Unknown,
+        }
+    }
+
+    fn add(&self, key: String, until: i64, now: i64) {
+        if until <= now {
+            return;
+        }
+        let mut s = self.state.write().expect("revocation lock");
+        Self::insert(&mut s, self.cap, key, until, now);
+    }
+
+    /// Keeps the revocation if it fits; if not, the list is incomplete from now on. Returns
+    /// whether it was kept.
+    fn insert(s: &mut RevocationState, cap: usize, key: String, until: i64, now: i64) -> bool {
+        if s.until.len() >= cap && !s.until.contains_key(&key) {
+            // Make room by time only, at most once a second.
+            if s.pruned_at < now {
+                s.until.retain(|_, u| *u > now);
+                s.pruned_at = now;
+            }
+            if s.until.len() >= cap {
+                s.complete = false;
+                return false;
+            }
+        }
+        let entry = s.until.entry(key).or_insert(until);
+        *entry = (*entry).max(until);
+        true
+    }
+
+    /// Something may have been missed (a lost notice connection): storage answers until the
+    /// next full reload.
+    fn mark_incomplete(&self) {
+        let mut s = self.state.write().expect("revocation lock");
+        s.complete = false;
+        s.generation += 1;
+    }
+
+    fn generation(&self) -> u64 {
+        self.state.read().expect("revocation lock").generation
+    }
+
+    /// Merges every revocation storage holds that still matters (read after `generation` was
+    /// taken); complete again if they all fit and nothing was missed meanwhile.
+    fn load(&self, entries: Vec<(String, i64)>, generation: u64, now: i64) {
+        let mut s = self.state.write().expect("revocation lock");
+        s.until.retain(|_, u| *u > now);
+        let mut fits = true;
+        for (key, until) in entries {
+            if until > now {
+                fits &= Self::insert(&mut s, self.cap, key, until, now);
+            }
+        }
+        if s.generation == generation && fits {
+            s.complete = true;
+        }
+    }
+
+    fn prune(&self, now: i64) {
+        self.state
+            .write()
+            .expect("revocation lock")
+            .until
+            .retain(|_, u| *u > now);
+    }
+
+    fn is_complete(&self) -> bool {
+        self.state.read().expect("revocation lock").complete
+    }
+}
+
 pub struct Directory {
     store: Arc<dyn OAuthStore>,
+    /// Failed client authentications, counted in storage (see `authenticate`).
+    pub(crate) limiter: Limiter,
+    pub(crate) client_failures: FailureBudget,
     /// Bumped by every eviction; a load only caches its result if no eviction happened while it
     /// ran.
     epoch: AtomicU64,
@@ -89,10 +221,11 @@ pub struct Directory {
     companies: Cache<CompanyId, Arc<Company>>,
     users: Cache<UserId, Arc<User>>,
     /// Revoked access tokens still within their lifetime: jti → exp.
-    revoked_jtis: Cache<String, i64>,
-    /// Grants revoked recently enough that access tokens of theirs may be alive: id → when.
-    revoked_grants: Cache<String, i64>,
-    /// Company request tokens by digest. A stored request token never changes (it is only
+    revoked_jtis: RevocationList,
+    /// Grants revoked recently enough that access tokens of theirs may be alive: id → until
+    /// (revoked at + the access-token lifetime). Their refresh tokens are refused by storage.
+    revoked_grants: RevocationList,
+    /// Company request tokens by digest (dropping one costs a lookup). A stored request token never changes (it is only
     /// inserted, and deleted once expired), so a cached one needs no notice; callers check its
     /// expiry on every use, as they do a stored one's.
     request_tokens: Cache<TokenDigest, Arc<RequestTokenRecord>>,
@@ -100,7 +233,8 @@ pub struct Directory {
     /// they were issued. A refresh usually presents the token the same node issued last time;
     /// knowing its grant saves the lookup. The rotation stays the authority on whether the
     /// token was used before, and revocations of the last `window` seconds are in
-    /// `revoked_grants` on every node, so an entry is trusted for that long at most.
+    /// `revoked_grants` on every node, so an entry is trusted for that long at most; the
+    /// rotation itself refuses a revoked grant in storage. Dropping one costs a lookup.
     fresh_refresh: Cache<TokenDigest, (RefreshTokenRecord, TokenGrant, i64)>,
 }
 
@@ -109,16 +243,23 @@ pub struct Directory {
 const MAX_FRESH_REFRESH: usize = 10_000;
 
 impl Directory {
-    pub fn new(store: Arc<dyn OAuthStore>) -> Self {
+    /// `revocation_cap`: how many revocations of each kind a node keeps in memory.
+    pub fn new(
+        store: Arc<dyn OAuthStore>,
+        revocation_cap: usize,
+        client_failures: FailureBudget,
+    ) -> Self {
         Self {
+            limiter: Limiter::new(store.clone()),
+            client_failures,
             store,
             epoch: AtomicU64::new(0),
             apps: Cache::new(),
             enablements: Cache::new(),
             companies: Cache::new(),
             users: Cache::new(),
-            revoked_jtis: Cache::new(),
-            revoked_grants: Cache::new(),
+            revoked_jtis: RevocationList::new(revocation_cap),
+            revoked_grants: RevocationList::new(revocation_cap),
             request_tokens: Cache::new(),
             fresh_refresh: Cache::bounded(MAX_FRESH_REFRESH),
         }
@@ -165,7 +306,7 @@ impl Directory {
                     app,
                     secrets,
                     verified: Mutex::new(Vec::new()),
-                    verifying: tokio::sync::Mutex::new(()),
+                    verifying: Mutex::new(HashMap::new()),
                 })
             }))
         })
@@ -234,44 +375,67 @@ impl Directory {
             .map(|(record, grant, _)| (record, grant))
     }
 
-    pub fn is_access_token_revoked(&self, jti: &str) -> bool {
-        self.revoked_jtis.get(&jti.to_owned()).is_some()
+    /// Whether this access token was revoked: from memory, or storage when memory is
+    /// incomplete.
+    pub async fn is_access_token_revoked(&self, jti: &str, now: i64) -> OAuthResult<bool> {
+        match self.revoked_jtis.lookup(jti, now) {
+            Known::Revoked => Ok(true),
+            Known::NotRevoked => Ok(false),
+            Known::Unknown => Ok(self.store.is_access_token_revoked(jti).await?),
+        }
     }
 
-    pub fn is_grant_revoked(&self, grant_id: &str) -> bool {
-        self.revoked_grants.get(&grant_id.to_owned()).is_some()
+    /// Whether this grant was revoked, as [`Self::is_access_token_revoked`].
+    pub async fn is_grant_revoked(&self, grant_id: &str, now: i64) -> OAuthResult<bool> {
+        match self.revoked_grants.lookup(grant_id, now) {
+            Known::Revoked => Ok(true),
+            Known::NotRevoked => Ok(false),
+            Known::Unknown => Ok(self.store.is_grant_revoked(grant_id).await?),
+        }
+    }
+
+    /// Whether either list must ask storage (a full reload may make it complete again).
+    pub fn revocations_incomplete(&self) -> bool {
+        !self.revoked_jtis.is_complete() || !self.revoked_grants.is_complete()
     }
 
     /// Loads the revocation lists: revoked access tokens not yet expired, and grants revoked
-    /// within the last `window` seconds (older ones have no live access tokens).
+    /// within the last `window` seconds (older ones have no live access tokens). Merged into
+    /// what notices already brought, so a revocation announced while this runs is kept.
     pub async fn load_revocations(&self, now: i64, window: i64) -> OAuthResult<()> {
+        let (jti_gen, grant_gen) = (
+            self.revoked_jtis.generation(),
+            self.revoked_grants.generation(),
+        );
         let jtis = self.store.revoked_access_tokens(now).await?;
         let grants = self.store.revoked_grants_since(now - window).await?;
-        self.revoked_jtis.clear();
-        for (jti, exp) in jtis {
-            self.revoked_jtis.put(jti, exp);
-        }
-        self.revoked_grants.clear();
-        for g in grants {
-            self.revoked_grants.put(g, now);
-        }
+        self.revoked_jtis.load(jtis, jti_gen, now);
+        let grants = grants
+            .into_iter()
+            .map(|(id, at)| (id, at + window))
+            .collect();
+        self.revoked_grants.load(grants, grant_gen, now);
         Ok(())
     }
 
     /// Forgets revocations that no longer matter, and request tokens that expired.
     pub fn prune_revocations(&self, now: i64, window: i64) {
-        self.revoked_jtis.retain(|_, exp| *exp > now);
-        self.revoked_grants.retain(|_, at| *at + window > now);
+        self.revoked_jtis.prune(now);
+        self.revoked_grants.prune(now);
         self.request_tokens.retain(|_, t| t.expires_at > now);
         self.fresh_refresh
             .retain(|_, (_, _, issued)| now - *issued < window);
     }
 
     /// Applies a notice from this or another node. Returns true when the signing keys changed.
-    pub fn apply(&self, notice: &Notice, now: i64) -> bool {
+    /// `window` is the access-token lifetime: how long a grant's revocation matters.
+    pub fn apply(&self, notice: &Notice, now: i64, window: i64) -> bool {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         match notice {
             Notice::Resync => {
+                // Notices may have been missed: storage answers until the lists are reloaded.
+                self.revoked_jtis.mark_incomplete();
+                self.revoked_grants.mark_incomplete();
                 self.fresh_refresh.clear();
                 self.apps.clear();
                 self.enablements.clear();
@@ -290,15 +454,75 @@ impl Directory {
                     Change::Company(id) => self.companies.remove(id),
                     Change::User(id) => self.users.remove(id),
                     Change::AccessTokenRevoked { jti, exp } => {
-                        self.revoked_jtis.put(jti.clone(), *exp);
+                        self.revoked_jtis.add(jti.clone(), *exp, now);
                     }
                     Change::GrantRevoked { grant_id } => {
-                        self.revoked_grants.put(grant_id.clone(), now)
+                        self.revoked_grants.add(grant_id.clone(), now + window, now)
                     }
                     Change::Keys => return true,
                 }
                 false
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_list_never_forgets_and_says_it_is_incomplete() {
+        let list = RevocationList::new(3);
+        list.load(Vec::new(), list.generation(), 0);
+        list.add("first".into(), 100, 0);
+        assert_eq!(list.lookup("first", 1), Known::Revoked);
+        assert_eq!(list.lookup("other", 1), Known::NotRevoked);
+        for i in 0..10 {
+            list.add(format!("t{i}"), 100, 1);
+        }
+        // The first revocation is still there; what did not fit makes the list ask storage.
+        assert_eq!(list.lookup("first", 2), Known::Revoked);
+        assert_eq!(list.lookup("t9", 2), Known::Unknown);
+        assert_eq!(list.lookup("never-revoked", 2), Known::Unknown);
+        // Entries go by time only: once they no longer matter there is room again, but the
+        // list stays incomplete until a reload that fits.
+        list.add("late".into(), 300, 150);
+        assert_eq!(list.lookup("late", 151), Known::Revoked);
+        assert_eq!(list.lookup("t9", 151), Known::Unknown);
+        let generation = list.generation();
+        list.load(
+            vec![("late".into(), 300), ("x".into(), 300)],
+            generation,
+            151,
+        );
+        assert_eq!(list.lookup("t9", 151), Known::NotRevoked);
+        assert_eq!(list.lookup("x", 151), Known::Revoked);
+    }
+
+    #[test]
+    fn a_reload_that_overflows_or_races_a_resync_stays_incomplete() {
+        let list = RevocationList::new(2);
+        let entries = |n: usize| (0..n).map(|i| (format!("j{i}"), 100)).collect::<Vec<_>>();
+        list.load(entries(3), list.generation(), 0);
+        assert_eq!(list.lookup("nope", 1), Known::Unknown);
+        let list = RevocationList::new(10);
+        let before = list.generation();
+        list.mark_incomplete(); // a Resync while the reload's query ran
+        list.load(entries(3), before, 0);
+        assert_eq!(list.lookup("nope", 1), Known::Unknown);
+        assert_eq!(list.lookup("j1", 1), Known::Revoked);
+        list.load(entries(3), list.generation(), 0);
+        assert_eq!(list.lookup("nope", 1), Known::NotRevoked);
+    }
+
+    #[test]
+    fn expired_entries_do_not_count_as_revoked() {
+        let list = RevocationList::new(10);
+        list.load(vec![("old".into(), 10)], list.generation(), 0);
+        assert_eq!(list.lookup("old", 5), Known::Revoked);
+        assert_eq!(list.lookup("old", 10), Known::NotRevoked);
+        list.add("gone".into(), 5, 6);
+        assert_eq!(list.lookup("gone", 6), Known::NotRevoked);
     }
 }

@@ -18,6 +18,12 @@ pub enum OAuthError {
     UnsupportedGrantType(String),
     #[error("{0}")]
     InvalidScope(String),
+    /// Too many failed attempts from this source (or, failing again, for this client): 429.
+    #[error("too many failed attempts; retry in {retry_after_seconds} seconds")]
+    TooManyAttempts { retry_after_seconds: u64 },
+    /// The server cannot take the work now (the argon2 pool is full): 503. Nothing was done.
+    #[error("the server is busy; retry in {retry_after_seconds} seconds")]
+    Busy { retry_after_seconds: u64 },
     /// Something failed on our side; the detail is logged, never sent.
     #[error("internal error: {0}")]
     Server(String),
@@ -33,6 +39,8 @@ impl OAuthError {
             Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
+            // OAuth has no rate-limit code; this one tells a client to come back later.
+            Self::TooManyAttempts { .. } | Self::Busy { .. } => "temporarily_unavailable",
             Self::Server(_) => "server_error",
         }
     }
@@ -41,6 +49,8 @@ impl OAuthError {
     pub fn status(&self) -> u16 {
         match self {
             Self::InvalidClient { .. } => 401,
+            Self::TooManyAttempts { .. } => 429,
+            Self::Busy { .. } => 503,
             Self::Server(_) => 500,
             _ => 400,
         }
@@ -60,6 +70,19 @@ impl OAuthError {
 
     pub fn invalid_grant(d: impl Into<String>) -> Self {
         Self::InvalidGrant(d.into())
+    }
+
+    /// Seconds a 429 or 503 asks the client to wait (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyAttempts {
+                retry_after_seconds,
+            }
+            | Self::Busy {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            _ => None,
+        }
     }
 
     /// Unknown client and wrong secret answer alike.
@@ -88,8 +111,23 @@ impl From<DomainError> for OAuthError {
             DomainError::Unauthenticated(m) | DomainError::Forbidden(m) => Self::InvalidGrant(m),
             DomainError::NotFound { what } => Self::InvalidGrant(format!("{what} not found")),
             DomainError::Conflict { message, .. } => Self::InvalidGrant(message),
-            e @ DomainError::TooManyAttempts { .. } => Self::InvalidGrant(e.to_string()),
+            DomainError::TooManyAttempts {
+                retry_after_seconds,
+            } => Self::TooManyAttempts {
+                retry_after_seconds,
+            },
+            DomainError::Unavailable {
+                retry_after_seconds,
+            } => Self::Busy {
+                retry_after_seconds,
+            },
         }
+    }
+}
+
+impl From<portico_guard::Saturated> for OAuthError {
+    fn from(e: portico_guard::Saturated) -> Self {
+        DomainError::from(e).into()
     }
 }
 

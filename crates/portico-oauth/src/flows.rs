@@ -10,6 +10,7 @@
 use crate::Inner;
 use crate::directory::ClientEntry;
 use crate::error::{OAuthError, OAuthResult};
+use crate::issue::GRANT_EXISTS;
 use crate::issue::{IssuedTokens, Principal};
 use crate::params::Params;
 use async_trait::async_trait;
@@ -31,7 +32,8 @@ use oxide_auth_async::code_grant as flow;
 use oxide_auth_async::primitives::{Authorizer, Issuer, Registrar};
 use portico_domain::{
     AuthorizationCodeRecord, CodeRedemption, PlainSecret, RefreshTokenRecord, Rotation, ScopeSet,
-    TokenDigest, TokenGrant, narrow_scope, resolve_scope, secret::constant_time_eq,
+    TokenDigest, TokenGrant, narrow_scope, resolve_scope,
+    secret::{constant_time_eq, random_token},
 };
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
@@ -39,6 +41,9 @@ use std::sync::{Arc, Mutex};
 /// Where a client without registered redirect URIs is "bound" in flows that never redirect
 /// (client credentials, refresh); oxide-auth wants some URL there.
 const NO_REDIRECT: &str = "https://portico.invalid/no-redirect";
+
+const REPLAYED_CODE: &str =
+    "authorization code was already used; the tokens issued from it are revoked";
 
 pub(crate) const REUSED_REFRESH: &str =
     "refresh token was already used; every token of its grant is revoked";
@@ -55,7 +60,8 @@ pub(crate) struct Flow<'a> {
     authorizing: bool,
     failure: Mutex<Option<OAuthError>>,
     issued: Option<IssuedTokens>,
-    redeemed_code: Option<TokenDigest>,
+    /// The grant id the redeemed code was bound to; the grant is stored under it.
+    code_grant: Option<String>,
     refreshing: Option<(RefreshTokenRecord, TokenGrant)>,
 }
 
@@ -76,7 +82,7 @@ impl<'a> Flow<'a> {
             authorizing: secret.is_none(),
             failure: Mutex::new(None),
             issued: None,
-            redeemed_code: None,
+            code_grant: None,
             refreshing: None,
         }
     }
@@ -378,46 +384,52 @@ impl Authorizer for Flow<'_> {
 
     async fn extract(&mut self, code: &str) -> Result<Option<Grant>, ()> {
         let digest = TokenDigest::of(code);
-        let redeemed = match self.store().redeem_code(&digest, self.now).await {
-            Ok(r) => r,
-            Err(e) => {
-                self.fail(e.into());
-                return Err(());
-            }
-        };
+        // The grant id is chosen now and bound to the code as it is claimed, so a replay, even
+        // one racing this exchange on another node, finds the grant to revoke.
+        let grant_id = random_token(24);
+        let redeemed = self
+            .store()
+            .redeem_code(&digest, self.client.app.id, &grant_id, self.now)
+            .await;
         let record = match redeemed {
-            CodeRedemption::Redeemed(r) => r,
-            CodeRedemption::Unknown => {
+            Ok(CodeRedemption::Redeemed(r)) => r,
+            Ok(CodeRedemption::Unknown) => {
                 self.fail(OAuthError::invalid_grant("authorization code is invalid"));
                 return Ok(None);
             }
-            CodeRedemption::AlreadyRedeemed { grant_id } => {
-                // RFC 6749 §4.1.2: a replayed code revokes what was issued from it.
-                if let Some(g) = grant_id {
-                    self.revoke_grant(&g).await;
-                }
+            Ok(CodeRedemption::OtherClient) => {
+                // Not consumed and nothing revoked: the code stays its own client's.
                 self.fail(OAuthError::invalid_grant(
-                    "authorization code was already used; the tokens issued from it are revoked",
+                    "authorization code was issued to another client",
                 ));
                 return Ok(None);
+            }
+            Ok(CodeRedemption::AlreadyRedeemed { record, grant_id }) => {
+                // RFC 6749 §4.1.2: a replayed code revokes what was issued from it.
+                if let Some(g) = grant_id
+                    && let Err(e) = self.store().revoke_code_grant(&record, &g, self.now).await
+                {
+                    self.fail(e.into());
+                    return Err(());
+                }
+                self.fail(OAuthError::invalid_grant(REPLAYED_CODE));
+                return Ok(None);
+            }
+            Err(e) => {
+                self.fail(e.into());
+                return Err(());
             }
         };
         if record.expires_at <= self.now {
             self.fail(OAuthError::invalid_grant("authorization code expired"));
             return Ok(None);
         }
-        if record.app_id != self.client.app.id {
-            self.fail(OAuthError::invalid_grant(
-                "authorization code was issued to another client",
-            ));
-            return Ok(None);
-        }
+        self.code_grant = Some(grant_id);
         let mut extensions = Extensions::new();
         extensions.set(
             &Pkce::required(),
             Value::private(Some(record.pkce_challenge)),
         );
-        self.redeemed_code = Some(digest);
         Ok(Some(Grant {
             owner_id: Principal::User {
                 user: record.user_id,
@@ -456,15 +468,15 @@ impl Issuer for Flow<'_> {
         } else {
             let started = self
                 .svc
-                .start_grant(&app, &principal, &scope, self.now)
+                .start_grant(&app, &principal, &scope, self.code_grant.take(), self.now)
                 .await;
-            let (family, issued) = started.map_err(|e| self.fail(e))?;
-            if let Some(code) = &self.redeemed_code
-                && let Err(e) = self.store().bind_code_to_grant(code, &family.id).await
-            {
-                self.fail(e.into());
-                return Err(());
-            }
+            let (_, issued) = started.map_err(|e| match e {
+                // A replay of the code revoked its grant before it was stored.
+                OAuthError::InvalidGrant(m) if m == GRANT_EXISTS => {
+                    self.fail(OAuthError::invalid_grant(REPLAYED_CODE))
+                }
+                e => self.fail(e),
+            })?;
             issued
         };
         let token = IssuedToken {
@@ -511,6 +523,10 @@ impl Issuer for Flow<'_> {
                 self.fail(OAuthError::invalid_grant(REUSED_REFRESH));
                 return Err(());
             }
+            Ok(Rotation::GrantRevoked) => {
+                self.fail(OAuthError::invalid_grant("refresh token has been revoked"));
+                return Err(());
+            }
             Err(e) => {
                 self.fail(e.into());
                 return Err(());
@@ -549,8 +565,18 @@ impl Issuer for Flow<'_> {
         let found = match fresh {
             // Issued here moments ago: revoked since only if the revocation list says so.
             Some((record, mut family)) => {
-                if self.svc.directory.is_grant_revoked(&family.id) {
-                    family.revoked_at = Some(self.now);
+                match self
+                    .svc
+                    .directory
+                    .is_grant_revoked(&family.id, self.now)
+                    .await
+                {
+                    Ok(true) => family.revoked_at = Some(self.now),
+                    Ok(false) => {}
+                    Err(e) => {
+                        self.fail(e);
+                        return Err(());
+                    }
                 }
                 Ok(Some((record, family)))
             }

@@ -10,6 +10,7 @@ use crate::params::Params;
 use crate::{Inner, OAuthService, now};
 use portico_domain::{AppId, PrincipalType, TokenDigest};
 use serde_json::{Value, json};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Why a bearer token was not accepted (RFC 6750 §3.1).
@@ -33,9 +34,13 @@ impl Inner {
         &self,
         authorization: Option<&str>,
         params: &Params,
+        source: IpAddr,
     ) -> OAuthResult<Arc<ClientEntry>> {
         let presented = PresentedClient::from_request(authorization, params)?;
-        let client = self.directory.authenticate(&presented, now()).await?;
+        let client = self
+            .directory
+            .authenticate(&presented, source, now())
+            .await?;
         if !client.app.spec.active {
             return Err(OAuthError::InvalidClient {
                 description: "application is not active".into(),
@@ -55,11 +60,16 @@ impl Inner {
         let Some(claims) = verified else {
             return Ok(None);
         };
-        if self.directory.is_access_token_revoked(&claims.jti)
-            || claims
-                .sid
-                .as_deref()
-                .is_some_and(|g| self.directory.is_grant_revoked(g))
+        let now = now();
+        if self
+            .directory
+            .is_access_token_revoked(&claims.jti, now)
+            .await?
+        {
+            return Ok(None);
+        }
+        if let Some(grant) = claims.sid.as_deref()
+            && self.directory.is_grant_revoked(grant, now).await?
         {
             return Ok(None);
         }
@@ -124,10 +134,17 @@ impl Inner {
 impl OAuthService {
     /// `POST /oauth2/v0/introspect`. A resource-server app may introspect any token; any other
     /// app only its own. Everything not live answers exactly `{"active": false}`.
-    pub async fn introspect(&self, authorization: Option<&str>, body: &[u8]) -> OAuthResult<Value> {
+    pub async fn introspect(
+        &self,
+        authorization: Option<&str>,
+        body: &[u8],
+        source: IpAddr,
+    ) -> OAuthResult<Value> {
         let inner = &*self.inner;
         let params = Params::parse(body)?;
-        let caller = inner.authenticated_client(authorization, &params).await?;
+        let caller = inner
+            .authenticated_client(authorization, &params, source)
+            .await?;
         let token = params.require("token")?;
         let inactive = json!({ "active": false });
         let may_see =
@@ -162,10 +179,17 @@ impl OAuthService {
     /// `POST /oauth2/v0/revoke`: a refresh token ends its whole grant; an access token is
     /// remembered as revoked until it expires. Unknown tokens, and other clients' tokens, are
     /// answered alike (success) and left alone.
-    pub async fn revoke(&self, authorization: Option<&str>, body: &[u8]) -> OAuthResult<()> {
+    pub async fn revoke(
+        &self,
+        authorization: Option<&str>,
+        body: &[u8],
+        source: IpAddr,
+    ) -> OAuthResult<()> {
         let inner = &*self.inner;
         let params = Params::parse(body)?;
-        let caller = inner.authenticated_client(authorization, &params).await?;
+        let caller = inner
+            .authenticated_client(authorization, &params, source)
+            .await?;
         let token = params.require("token")?;
         let now = now();
         let store = inner.directory.store();

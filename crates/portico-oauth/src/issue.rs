@@ -6,8 +6,8 @@ use crate::Inner;
 use crate::error::{OAuthError, OAuthResult};
 use crate::jwt::AccessClaims;
 use portico_domain::{
-    CompanyId, PartnerApp, PlainSecret, PrincipalType, RefreshTokenRecord, ScopeSet, TokenGrant,
-    UserId, secret::random_token,
+    CompanyId, DomainError, PartnerApp, PlainSecret, PrincipalType, RefreshTokenRecord, ScopeSet,
+    TokenGrant, UserId, secret::random_token,
 };
 
 /// On whose behalf tokens are issued.
@@ -68,6 +68,9 @@ pub struct IssuedTokens {
     pub scope: String,
     pub refresh_token: Option<PlainSecret>,
 }
+
+/// The grant's id is taken: a replayed code revoked it before this exchange stored it.
+pub(crate) const GRANT_EXISTS: &str = "the grant was revoked before it was stored";
 
 pub(crate) const NOT_ENABLED: &str = "application is not enabled for this company";
 
@@ -155,18 +158,20 @@ impl Inner {
     }
 
     /// Starts a grant (refresh-token family) for a user or company and issues its first tokens.
+    /// `id`: the id an authorization code was bound to (a new one otherwise).
     pub(crate) async fn start_grant(
         &self,
         app: &PartnerApp,
         principal: &Principal,
         scope: &ScopeSet,
+        id: Option<String>,
         now: i64,
     ) -> OAuthResult<(TokenGrant, IssuedTokens)> {
         let company = principal
             .company()
             .ok_or_else(|| OAuthError::Server("a grant needs a company".into()))?;
         let grant = TokenGrant {
-            id: random_token(24),
+            id: id.unwrap_or_else(|| random_token(24)),
             app_id: app.id,
             company_id: company,
             user_id: match principal {
@@ -178,7 +183,17 @@ impl Inner {
             revoked_at: None,
         };
         let (refresh, record) = self.new_refresh_token(&grant.id, now);
-        self.directory.store().insert_grant(&grant, &record).await?;
+        self.directory
+            .store()
+            .insert_grant(&grant, &record)
+            .await
+            .map_err(|e| match e {
+                DomainError::Conflict {
+                    code: "grant_exists",
+                    ..
+                } => OAuthError::invalid_grant(GRANT_EXISTS),
+                e => e.into(),
+            })?;
         self.directory.remember_refresh(&record, &grant, now);
         let (access_token, expires_in) =
             self.access_token(app, principal, scope, Some(&grant.id), now);

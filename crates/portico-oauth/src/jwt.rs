@@ -153,6 +153,8 @@ mod tests {
             refresh_token_ttl: 86400,
             authorization_code_ttl: 60,
             request_token_ttl: 86400,
+            revocation_cache_entries: 100,
+            client_failures: portico_domain::FailureBudget::new(20, 10),
         }
     }
 

@@ -128,7 +128,11 @@ impl OAuthService {
         }
         let keep_retired = settings.access_token_ttl + 300;
         let ring = KeyRing::build(&records, &master, now, keep_retired)?;
-        let directory = Directory::new(store.clone());
+        let directory = Directory::new(
+            store.clone(),
+            settings.revocation_cache_entries,
+            settings.client_failures,
+        );
         directory
             .load_revocations(now, settings.access_token_ttl)
             .await?;
@@ -195,7 +199,10 @@ pub async fn rotate_keys(
 impl Inner {
     /// Applies a notice to the caches at once; what needs the database is left to `reloader`.
     fn on_notice(&self, notice: &Notice) {
-        if self.directory.apply(notice, now()) {
+        if self
+            .directory
+            .apply(notice, now(), self.settings.access_token_ttl)
+        {
             if *notice == Notice::Resync {
                 self.reload_revocations.store(true, Ordering::Release);
             }
@@ -235,6 +242,17 @@ async fn housekeeping(inner: Weak<Inner>) {
             tracing::warn!(error = %e, "checking signing keys failed");
         }
         rounds += 1;
+        // A revocation list that overflowed (or missed notices) asks the database for what it
+        // cannot answer; once a minute, try to make it whole again.
+        if rounds.is_multiple_of(12)
+            && inner.directory.revocations_incomplete()
+            && let Err(e) = inner
+                .directory
+                .load_revocations(now(), inner.settings.access_token_ttl)
+                .await
+        {
+            tracing::warn!(error = %e, "reloading revocations failed");
+        }
         if rounds.is_multiple_of(120) {
             let now = now();
             inner
@@ -247,6 +265,9 @@ async fn housekeeping(inner: Weak<Inner>) {
             }
             if let Err(e) = inner.registry.purge_expired_sessions().await {
                 tracing::warn!(error = %e, "purging expired sessions failed");
+            }
+            if let Err(e) = inner.directory.limiter.purge(now * 1000).await {
+                tracing::warn!(error = %e, "purging failure budgets failed");
             }
         }
     }

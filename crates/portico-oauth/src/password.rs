@@ -7,23 +7,28 @@ use crate::error::{OAuthError, OAuthResult};
 use crate::issue::{IssuedTokens, Principal};
 use crate::params::Params;
 use portico_domain::{CompanyId, DomainError, PartnerApp, TokenDigest, resolve_scope};
+use std::net::IpAddr;
 
 impl Inner {
     pub(crate) async fn user_password(
         &self,
         app: &PartnerApp,
         params: &Params,
+        source: IpAddr,
         now: i64,
     ) -> OAuthResult<IssuedTokens> {
         let username = params.require("username")?;
         let password = params.require("password")?;
         let actor = self
             .registry
-            .verify_credentials(username, password)
+            .verify_credentials(username, password, source)
             .await
             .map_err(|e| match e {
                 DomainError::Unauthenticated(_) => {
                     OAuthError::invalid_grant("wrong username or password")
+                }
+                DomainError::Invalid { message, .. } => {
+                    OAuthError::invalid_request(format!("username {message}"))
                 }
                 other => other.into(),
             })?;
@@ -83,7 +88,7 @@ impl Inner {
                 "the application registered no APIs, so there is no scope to grant".into(),
             ));
         }
-        let (_, issued) = self.start_grant(app, &principal, &scope, now).await?;
+        let (_, issued) = self.start_grant(app, &principal, &scope, None, now).await?;
         Ok(issued)
     }
 }

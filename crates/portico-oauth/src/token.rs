@@ -8,6 +8,7 @@ use crate::issue::IssuedTokens;
 use crate::params::Params;
 use crate::{OAuthService, now};
 use portico_domain::GrantType;
+use std::net::IpAddr;
 
 impl OAuthService {
     /// `POST /oauth2/v0/token` with its Authorization header and form body.
@@ -15,6 +16,7 @@ impl OAuthService {
         &self,
         authorization: Option<&str>,
         body: &[u8],
+        source: IpAddr,
     ) -> OAuthResult<IssuedTokens> {
         let params = Params::parse(body)?;
         let grant_type = params.require("grant_type")?;
@@ -22,7 +24,10 @@ impl OAuthService {
         let basic = presented.method == AuthMethod::Basic;
         let now = now();
         let inner = &*self.inner;
-        let client = inner.directory.authenticate(&presented, now).await?;
+        let client = inner
+            .directory
+            .authenticate(&presented, source, now)
+            .await?;
         if !client.app.spec.active {
             return Err(OAuthError::InvalidClient {
                 description: "application is not active".into(),
@@ -67,7 +72,7 @@ impl OAuthService {
             GrantType::AuthorizationCode => inner.exchange_code(call(client)).await,
             GrantType::ClientCredentials => inner.client_credentials(call(client)).await,
             GrantType::RefreshToken => inner.refresh(call(client)).await,
-            GrantType::Password => inner.user_password(&client.app, &params, now).await,
+            GrantType::Password => inner.user_password(&client.app, &params, source, now).await,
             GrantType::CompanyRequestToken => {
                 inner
                     .request_token_exchange(&client.app, &params, now)

@@ -45,7 +45,7 @@ impl Registry {
             updated_at: now,
         };
         let secret = PlainSecret::generate();
-        let hash = passwords::hash(secret.expose().to_owned()).await;
+        let hash = passwords::hash(secret.expose().to_owned()).await?;
         // The guides: "The application will automatically be enabled for your company."
         let enablement = Enablement {
             company_id: app.company_id,
@@ -154,7 +154,7 @@ impl Registry {
         let now = Utc::now();
         let secret = PlainSecret::generate();
         let secrets = ClientSecrets {
-            current_hash: passwords::hash(secret.expose().to_owned()).await,
+            current_hash: passwords::hash(secret.expose().to_owned()).await?,
             previous_hash: (grace > Duration::zero()).then_some(current.current_hash),
             previous_valid_until: (grace > Duration::zero()).then_some(now + grace),
         };

@@ -17,8 +17,10 @@ pub use enablements::AvailableApp;
 pub use sessions::SignedIn;
 
 use portico_domain::{
-    Actor, ApiCatalog, AuditEntry, AuditQuery, CompanyId, DomainResult, repo::RegistryStore,
+    Actor, ApiCatalog, AuditEntry, AuditQuery, CompanyId, DomainResult, FailureBudget,
+    repo::RegistryStore,
 };
+use portico_guard::Limiter;
 use std::sync::Arc;
 
 #[derive(Clone, Debug)]
@@ -27,6 +29,8 @@ pub struct RegistrySettings {
     pub session_ttl: chrono::Duration,
     /// The longest grace a New Secret may give the old secret.
     pub max_secret_grace: chrono::Duration,
+    /// Failed sign-ins allowed per source network and per login id.
+    pub sign_in_failures: FailureBudget,
 }
 
 impl Default for RegistrySettings {
@@ -34,6 +38,7 @@ impl Default for RegistrySettings {
         Self {
             session_ttl: chrono::Duration::hours(8),
             max_secret_grace: chrono::Duration::days(7),
+            sign_in_failures: FailureBudget::new(10, 5),
         }
     }
 }
@@ -44,7 +49,7 @@ pub struct Registry {
     store: Arc<dyn RegistryStore>,
     catalog: Arc<ApiCatalog>,
     settings: RegistrySettings,
-    throttle: Arc<sessions::SignInThrottle>,
+    limiter: Arc<Limiter>,
 }
 
 impl Registry {
@@ -54,10 +59,10 @@ impl Registry {
         settings: RegistrySettings,
     ) -> Self {
         Self {
+            limiter: Arc::new(Limiter::new(store.clone())),
             store,
             catalog,
             settings,
-            throttle: Arc::default(),
         }
     }
 

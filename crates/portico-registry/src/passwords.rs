@@ -1,16 +1,13 @@
-//! argon2id hashing and verification off the async executor: each takes tens of milliseconds
-//! of CPU, which would stall every other request on the worker thread.
+//! argon2id hashing and verification for the registry, on the process's bounded pool (see
+//! `portico_guard::argon`): a full pool answers `Unavailable` rather than queueing without end.
 
-use portico_domain::secret;
+use portico_domain::DomainResult;
+use portico_guard::{Lane, argon};
 
-pub async fn hash(secret: String) -> String {
-    tokio::task::spawn_blocking(move || secret::hash_secret(&secret))
-        .await
-        .expect("argon2 hashing does not panic")
+pub async fn hash(secret: String) -> DomainResult<String> {
+    Ok(argon::pool().hash(secret).await?)
 }
 
-pub async fn verify(secret: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || secret::verify_secret(&secret, &phc))
-        .await
-        .unwrap_or(false)
+pub async fn verify(lane: Lane, secret: String, phc: String) -> DomainResult<bool> {
+    Ok(argon::pool().verify(lane, secret, phc).await?)
 }

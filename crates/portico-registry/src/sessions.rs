@@ -3,11 +3,11 @@
 use crate::{Registry, passwords};
 use chrono::{DateTime, Utc};
 use portico_domain::{
-    Actor, DomainError, DomainResult, PlainSecret, TokenDigest, User, repo::AdminSession, secret,
+    Actor, DomainError, DomainResult, FailureKey, PlainSecret, TokenDigest, User,
+    repo::AdminSession, secret, validate_login_id,
 };
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use portico_guard::{Lane, Standing, limits::now_ms};
+use std::net::IpAddr;
 
 /// A new session: the token is given to the client once (cookie or bearer) and only its digest
 /// is stored.
@@ -20,85 +20,77 @@ pub struct SignedIn {
 
 const WRONG_CREDENTIALS: &str = "wrong login id or password";
 
-/// Consecutive failed sign-ins per login id, on this node. After a few, the login id is locked
-/// for a time that doubles with each further failure (up to 15 minutes), and a locked attempt
-/// is refused without spending argon2 on it. Unknown login ids are counted alike, so a lock
-/// says nothing about whether an account exists.
-#[derive(Default)]
-pub(crate) struct SignInThrottle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-const FREE_ATTEMPTS: u32 = 5;
-const MAX_LOCK: Duration = Duration::from_secs(15 * 60);
-/// Enough for every login id under attack at once; past it the table starts over.
-const MAX_TRACKED: usize = 100_000;
-
-impl SignInThrottle {
-    fn check(&self, login_id: &str) -> DomainResult<()> {
-        let failures = self.failures.lock().expect("throttle lock");
-        match failures.get(login_id) {
-            Some((n, until)) if *n >= FREE_ATTEMPTS && Instant::now() < *until => {
-                Err(DomainError::TooManyAttempts {
-                    retry_after_seconds: (*until - Instant::now()).as_secs() + 1,
-                })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn failed(&self, login_id: &str) {
-        let mut failures = self.failures.lock().expect("throttle lock");
-        if failures.len() >= MAX_TRACKED {
-            failures.clear();
-        }
-        let entry = failures
-            .entry(login_id.to_owned())
-            .or_insert((0, Instant::now()));
-        entry.0 += 1;
-        if entry.0 >= FREE_ATTEMPTS {
-            let doublings = (entry.0 - FREE_ATTEMPTS).min(10);
-            entry.1 = Instant::now() + Duration::from_secs(1 << doublings).min(MAX_LOCK);
-        }
-    }
-
-    fn succeeded(&self, login_id: &str) {
-        self.failures
-            .lock()
-            .expect("throttle lock")
-            .remove(login_id);
-    }
-}
-
 impl Registry {
     /// Checks a login id and password; the same answer (and about the same time) for an unknown
-    /// login id, a wrong password, or a disabled user or company.
-    pub async fn verify_credentials(&self, login_id: &str, password: &str) -> DomainResult<Actor> {
-        let login_id = login_id.trim().to_lowercase();
-        self.throttle.check(&login_id)?;
+    /// login id, a wrong password, or a disabled user or company. Failures count against the
+    /// source network (over budget: refused before argon2) and the login id (over budget: still
+    /// verified, one such attempt at a time, so the right password passes while a flood of
+    /// wrong ones for the account cannot take the pool; see `portico_guard::limits`).
+    pub async fn verify_credentials(
+        &self,
+        login_id: &str,
+        password: &str,
+        source: IpAddr,
+    ) -> DomainResult<Actor> {
+        // Validated before it is counted or looked up: a NUL, a control character or a 60 KB
+        // id is a 400 naming the field, and never reaches storage.
+        let login_id = validate_login_id(login_id)?;
+        let budget = self.settings.sign_in_failures;
+        let now = now_ms();
+        let keys = [
+            FailureKey::sign_in_source(source),
+            FailureKey::login(&login_id),
+        ];
+        let standing = self
+            .limiter
+            .standing(&keys[..1], &keys[1..], budget, now)
+            .await?;
+        let lane = match standing {
+            Standing::Refused {
+                retry_after_seconds,
+            } => {
+                return Err(DomainError::TooManyAttempts {
+                    retry_after_seconds,
+                });
+            }
+            Standing::Suspect { .. } => Lane::Suspect,
+            Standing::Clear => Lane::Normal,
+        };
         let found = self.store.user_credentials(&login_id).await?;
         let phc = found
             .as_ref()
             .map_or_else(|| secret::decoy_hash().to_owned(), |(_, h)| h.clone());
-        let ok = passwords::verify(password.to_owned(), phc).await;
+        let ok = passwords::verify(lane, password.to_owned(), phc).await?;
         let actor = match found {
             Some((user, _)) if ok => self.actor_for(user).await?,
             _ => None,
         };
-        match actor {
-            Some(actor) => {
-                self.throttle.succeeded(&login_id);
-                Ok(actor)
-            }
-            None => {
-                self.throttle.failed(&login_id);
-                Err(DomainError::Unauthenticated(WRONG_CREDENTIALS.into()))
-            }
+        if let Some(actor) = actor {
+            return Ok(actor);
+        }
+        self.limiter.failed(&keys, budget, now).await?;
+        match standing {
+            Standing::Suspect {
+                retry_after_seconds,
+            } => Err(DomainError::TooManyAttempts {
+                retry_after_seconds,
+            }),
+            _ => Err(DomainError::Unauthenticated(WRONG_CREDENTIALS.into())),
         }
     }
 
-    pub async fn sign_in(&self, login_id: &str, password: &str) -> DomainResult<SignedIn> {
-        let actor = self.verify_credentials(login_id, password).await?;
+    /// Forgets failure budgets that are whole again; run now and then.
+    pub async fn purge_failure_budgets(&self) -> DomainResult<u64> {
+        self.limiter.purge(now_ms()).await
+    }
+
+    pub async fn sign_in(
+        &self,
+        login_id: &str,
+        password: &str,
+        source: IpAddr,
+    ) -> DomainResult<SignedIn> {
+        let actor = self.verify_credentials(login_id, password, source).await?;
         let token = PlainSecret::generate();
         let now = Utc::now();
         let session = AdminSession {

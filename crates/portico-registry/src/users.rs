@@ -44,7 +44,7 @@ impl Registry {
             permissions: new.permissions,
             created_at: Utc::now(),
         };
-        let hash = passwords::hash(password).await;
+        let hash = passwords::hash(password).await?;
         let audit = AuditEvent::new(
             actor,
             Some(company),
@@ -110,7 +110,7 @@ impl Registry {
             }
         }
         let hash = match changes.password {
-            Some(p) => Some(passwords::hash(p).await),
+            Some(p) => Some(passwords::hash(p).await?),
             None => None,
         };
         // The password itself never reaches the log; that it changed does.

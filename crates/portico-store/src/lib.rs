@@ -4,6 +4,7 @@
 
 pub mod changes;
 mod entity;
+mod failures;
 mod registry;
 mod tokens;
 

@@ -7,7 +7,7 @@ use crate::{
         revoked_access_token as revoked, signing_key,
     },
     registry::record,
-    storage,
+    storage, unique_or_storage,
 };
 use async_trait::async_trait;
 use portico_domain::{
@@ -27,10 +27,13 @@ const INSERT_GRANT_PG: &str = "WITH g AS (\
     INSERT INTO refresh_tokens (digest, grant_id, issued_at, expires_at, rotated_at) \
     VALUES ($8, $9, $10, $11, $12)";
 
-/// PostgreSQL: claim the old refresh token and insert its successor in one statement (see
-/// `rotate_refresh_token`); one row inserted means rotated, none means already rotated.
+/// PostgreSQL: claim the old refresh token, if its grant is not revoked, and insert its
+/// successor in one statement (see `rotate_refresh_token`); one row inserted means rotated,
+/// none means already rotated or revoked.
 const ROTATE_REFRESH_PG: &str = "WITH claimed AS (\
     UPDATE refresh_tokens SET rotated_at = $1 WHERE digest = $2 AND rotated_at IS NULL \
+    AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id \
+    AND g.revoked_at IS NULL) \
     RETURNING 1) \
     INSERT INTO refresh_tokens (digest, grant_id, issued_at, expires_at, rotated_at) \
     SELECT $3, $4, $5, $6, $7 FROM claimed";
@@ -67,6 +70,21 @@ fn refresh_model(r: &RefreshTokenRecord) -> refresh::ActiveModel {
     }
 }
 
+fn grant_exists(e: sea_orm::DbErr) -> portico_domain::DomainError {
+    unique_or_storage(e, "grant_exists", "a grant of this id exists")
+}
+
+impl Store {
+    /// Why a rotation claimed nothing: the grant was revoked, or the token was used already.
+    async fn why_not_rotated(&self, old: &TokenDigest) -> DomainResult<Rotation> {
+        let found = self.find_refresh_token(old).await?;
+        Ok(match found {
+            Some((_, grant)) if grant.revoked_at.is_some() => Rotation::GrantRevoked,
+            _ => Rotation::AlreadyRotated,
+        })
+    }
+}
+
 #[async_trait]
 impl TokenStore for Store {
     async fn insert_code(&self, c: &AuthorizationCodeRecord) -> DomainResult<()> {
@@ -88,13 +106,22 @@ impl TokenStore for Store {
         Ok(())
     }
 
-    async fn redeem_code(&self, digest: &TokenDigest, now: i64) -> DomainResult<CodeRedemption> {
-        // The conditional update is the single-use guarantee: of two concurrent redemptions,
-        // exactly one changes the row.
+    async fn redeem_code(
+        &self,
+        digest: &TokenDigest,
+        client: AppId,
+        grant_id: &str,
+        now: i64,
+    ) -> DomainResult<CodeRedemption> {
+        // The conditional update is the single-use guarantee (of two concurrent redemptions,
+        // exactly one changes the row) and binds the grant in the same statement, so a replay
+        // always finds the grant to revoke. Another client's attempt changes nothing.
         let claimed = code::Entity::update_many()
             .col_expr(code::Column::RedeemedAt, Expr::value(now))
+            .col_expr(code::Column::GrantId, Expr::value(grant_id))
             .filter(code::Column::Digest.eq(digest.0.as_str()))
             .filter(code::Column::RedeemedAt.is_null())
+            .filter(code::Column::AppId.eq(client.0))
             .exec(&self.db)
             .await
             .map_err(storage)?
@@ -106,12 +133,11 @@ impl TokenStore for Store {
         else {
             return Ok(CodeRedemption::Unknown);
         };
-        if claimed == 0 {
-            return Ok(CodeRedemption::AlreadyRedeemed {
-                grant_id: row.grant_id,
-            });
+        if row.app_id != client.0 {
+            return Ok(CodeRedemption::OtherClient);
         }
-        Ok(CodeRedemption::Redeemed(AuthorizationCodeRecord {
+        let bound = row.grant_id.clone();
+        let record = AuthorizationCodeRecord {
             digest: TokenDigest(row.digest),
             app_id: AppId(row.app_id),
             user_id: UserId(row.user_id),
@@ -120,17 +146,45 @@ impl TokenStore for Store {
             scope: row.scope,
             pkce_challenge: row.pkce_challenge,
             expires_at: row.expires_at,
-        }))
+        };
+        Ok(if claimed == 1 {
+            CodeRedemption::Redeemed(record)
+        } else {
+            CodeRedemption::AlreadyRedeemed {
+                record,
+                grant_id: bound,
+            }
+        })
     }
 
-    async fn bind_code_to_grant(&self, digest: &TokenDigest, grant_id: &str) -> DomainResult<()> {
-        code::Entity::update_many()
-            .col_expr(code::Column::GrantId, Expr::value(grant_id))
-            .filter(code::Column::Digest.eq(digest.0.as_str()))
-            .exec(&self.db)
-            .await
-            .map_err(storage)?;
-        Ok(())
+    async fn revoke_code_grant(
+        &self,
+        c: &AuthorizationCodeRecord,
+        grant_id: &str,
+        now: i64,
+    ) -> DomainResult<()> {
+        let txn = self.begin().await?;
+        grant::Entity::insert(grant::ActiveModel {
+            id: Set(grant_id.to_owned()),
+            app_id: Set(c.app_id.0),
+            company_id: Set(c.company_id.0),
+            user_id: Set(Some(c.user_id.0)),
+            scope: Set(c.scope.clone()),
+            created_at: Set(now),
+            revoked_at: Set(Some(now)),
+        })
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(grant::Column::Id)
+                .update_column(grant::Column::RevokedAt)
+                .to_owned(),
+        )
+        .exec(&txn)
+        .await
+        .map_err(storage)?;
+        let change = Change::GrantRevoked {
+            grant_id: grant_id.to_owned(),
+        };
+        self.commit(txn, &[change]).await.map_err(storage)
     }
 
     async fn insert_grant(&self, g: &TokenGrant, r: &RefreshTokenRecord) -> DomainResult<()> {
@@ -160,7 +214,7 @@ impl TokenStore for Store {
                     values,
                 ))
                 .await
-                .map_err(storage)?;
+                .map_err(grant_exists)?;
             return Ok(());
         }
         let txn = self.begin().await?;
@@ -175,7 +229,7 @@ impl TokenStore for Store {
         })
         .exec(&txn)
         .await
-        .map_err(storage)?;
+        .map_err(grant_exists)?;
         refresh::Entity::insert(refresh_model(r))
             .exec(&txn)
             .await
@@ -226,11 +280,11 @@ impl TokenStore for Store {
                 .await
                 .map_err(storage)?
                 .rows_affected();
-            return Ok(if inserted == 1 {
-                Rotation::Rotated
+            return if inserted == 1 {
+                Ok(Rotation::Rotated)
             } else {
-                Rotation::AlreadyRotated
-            });
+                self.why_not_rotated(old).await
+            };
         }
         // SQLite has no data-modifying CTEs: an explicit transaction.
         let txn = self.db.begin().await.map_err(storage)?;
@@ -238,13 +292,22 @@ impl TokenStore for Store {
             .col_expr(refresh::Column::RotatedAt, Expr::value(now))
             .filter(refresh::Column::Digest.eq(old.0.as_str()))
             .filter(refresh::Column::RotatedAt.is_null())
+            .filter(
+                refresh::Column::GrantId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(grant::Column::Id)
+                        .from(grant::Entity)
+                        .and_where(grant::Column::RevokedAt.is_null())
+                        .to_owned(),
+                ),
+            )
             .exec(&txn)
             .await
             .map_err(storage)?
             .rows_affected;
         if claimed == 0 {
             txn.rollback().await.map_err(storage)?;
-            return Ok(Rotation::AlreadyRotated);
+            return self.why_not_rotated(old).await;
         }
         refresh::Entity::insert(refresh_model(new))
             .exec(&txn)
@@ -288,15 +351,28 @@ impl TokenStore for Store {
             .map_err(storage)
     }
 
-    async fn revoked_grants_since(&self, since: i64) -> DomainResult<Vec<String>> {
+    async fn revoked_grants_since(&self, since: i64) -> DomainResult<Vec<(String, i64)>> {
         grant::Entity::find()
             .select_only()
             .column(grant::Column::Id)
+            .column(grant::Column::RevokedAt)
             .filter(grant::Column::RevokedAt.gte(since))
-            .into_tuple::<String>()
+            .into_tuple::<(String, i64)>()
             .all(&self.db)
             .await
             .map_err(storage)
+    }
+
+    async fn is_grant_revoked(&self, grant_id: &str) -> DomainResult<bool> {
+        Ok(grant::Entity::find_by_id(grant_id.to_owned())
+            .select_only()
+            .column(grant::Column::RevokedAt)
+            .into_tuple::<Option<i64>>()
+            .one(&self.db)
+            .await
+            .map_err(storage)?
+            .flatten()
+            .is_some())
     }
 
     async fn revoke_access_token(&self, jti: &str, expires_at: i64, now: i64) -> DomainResult<()> {
@@ -327,6 +403,14 @@ impl TokenStore for Store {
             .all(&self.db)
             .await
             .map_err(storage)
+    }
+
+    async fn is_access_token_revoked(&self, jti: &str) -> DomainResult<bool> {
+        Ok(revoked::Entity::find_by_id(jti.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(storage)?
+            .is_some())
     }
 
     async fn insert_request_token(

@@ -3,6 +3,7 @@
 use crate::{
     AppState,
     auth::{self, SignedIn},
+    client_addr::ClientAddr,
     error::ApiResult,
     extract::JsonBody,
 };
@@ -43,9 +44,13 @@ pub(crate) fn actor_json(actor: &Actor) -> Value {
 
 async fn sign_in(
     State(state): State<AppState>,
+    ClientAddr(source): ClientAddr,
     JsonBody(req): JsonBody<SignInRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let signed_in = state.registry.sign_in(&req.login_id, &req.password).await?;
+    let signed_in = state
+        .registry
+        .sign_in(&req.login_id, &req.password, source)
+        .await?;
     let token = signed_in.token.expose();
     let max_age = (signed_in.expires_at - chrono::Utc::now()).num_seconds();
     let cookie = auth::session_cookie(token, max_age, state.settings.secure_cookies);

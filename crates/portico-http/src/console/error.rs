@@ -153,6 +153,11 @@ impl IntoResponse for ConsoleError {
                     "Too many attempts",
                     super::session::capitalize(&e.to_string()),
                 ),
+                (e @ DomainError::Unavailable { .. }, _) => ErrorPage::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Busy",
+                    super::session::capitalize(&e.to_string()),
+                ),
                 (DomainError::Unauthenticated(_), _) => {
                     return ConsoleError::SignIn { next: None }.into_response();
                 }

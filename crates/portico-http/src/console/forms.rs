@@ -14,7 +14,16 @@ use axum::{
 use portico_domain::{
     ApiSelection, AppChanges, AppRegistration, AppSpec, DomainError, DomainResult, GrantType,
 };
+use portico_oauth::params::{FormLimits, read_pairs};
 use serde::Serialize;
+
+/// The largest console form, the Modify Partner Application page, has one field per API, per
+/// sensitive data group and per grant type; a description is a few thousand characters.
+const CONSOLE_FORM: FormLimits = FormLimits {
+    max_pairs: 256,
+    max_value_bytes: 16 * 1024,
+    line_breaks: true,
+};
 
 /// A form body as sent: name/value pairs in order, names repeated for checkboxes.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -22,9 +31,9 @@ pub struct FormData(Vec<(String, String)>);
 
 impl FormData {
     pub fn parse(body: &[u8]) -> Result<Self, ConsoleError> {
-        serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        read_pairs(body, CONSOLE_FORM)
             .map(Self)
-            .map_err(|_| ConsoleError::BadRequest("the form could not be read".into()))
+            .map_err(|e| ConsoleError::BadRequest(format!("the form could not be read: {e}")))
     }
 
     /// The first value of `name`.

@@ -10,6 +10,7 @@ use super::{
     forms::FormData,
     templates::Page,
 };
+use crate::client_addr::ClientAddr;
 use crate::{
     AppState,
     auth::{self, SESSION_COOKIE},
@@ -219,6 +220,7 @@ pub async fn sign_in_form(
 
 pub async fn sign_in(
     State(state): State<AppState>,
+    ClientAddr(source): ClientAddr,
     headers: HeaderMap,
     form: FormData,
 ) -> ConsoleResult<Response> {
@@ -250,7 +252,7 @@ pub async fn sign_in(
         );
     }
     let password = form.get("password").unwrap_or_default();
-    let signed_in = match state.registry.sign_in(login_id, password).await {
+    let signed_in = match state.registry.sign_in(login_id, password, source).await {
         Ok(s) => s,
         Err(DomainError::Unauthenticated(message)) => {
             return again(StatusCode::UNPROCESSABLE_ENTITY, capitalize(&message));
@@ -260,6 +262,9 @@ pub async fn sign_in(
         }
         Err(e @ DomainError::TooManyAttempts { .. }) => {
             return again(StatusCode::TOO_MANY_REQUESTS, capitalize(&e.to_string()));
+        }
+        Err(e @ DomainError::Unavailable { .. }) => {
+            return again(StatusCode::SERVICE_UNAVAILABLE, capitalize(&e.to_string()));
         }
         Err(e) => return Err(e.into()),
     };

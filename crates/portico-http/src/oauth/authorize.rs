@@ -15,7 +15,10 @@ use axum::{
 };
 use minijinja::context;
 use portico_domain::{Actor, DomainError};
-use portico_oauth::{AuthorizeStep, Decision, params::Params};
+use portico_oauth::{
+    AuthorizeStep, Decision,
+    params::{FormLimits, MAX_PARAMS, Params, read_pairs},
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -76,8 +79,19 @@ async fn start(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> Respo
 /// The consent form: the authorization request's parameters again, the CSRF token, and the
 /// decision.
 async fn decide(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Ok(fields) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
-        return error_page(StatusCode::BAD_REQUEST, "The form could not be read.");
+    // An authorization request's parameters, the CSRF token and the decision.
+    let limits = FormLimits {
+        max_pairs: MAX_PARAMS + 2,
+        ..FormLimits::OAUTH
+    };
+    let fields = match read_pairs(&body, limits) {
+        Ok(f) => f,
+        Err(e) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                &format!("The form could not be read: {e}."),
+            );
+        }
     };
     let field = |name: &str| {
         fields

@@ -28,6 +28,10 @@ impl IntoResponse for OAuthErrorResponse {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
         let body = json!({ "error": e.code(), "error_description": e.description() });
         let mut resp = (status, Json(body)).into_response();
+        if let Some(seconds) = e.retry_after() {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if let OAuthError::InvalidClient { basic: true, .. } = e {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -8,6 +8,7 @@ mod authorize;
 mod error;
 
 use crate::AppState;
+use crate::client_addr::ClientAddr;
 use axum::{
     Json, Router,
     body::Bytes,
@@ -110,13 +111,14 @@ struct TokenBody<'a> {
 
 async fn token(
     State(s): State<AppState>,
+    ClientAddr(source): ClientAddr,
     uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthErrorResponse> {
     let authorization = form_request(&uri, &headers, &body)?;
     let body = body.unwrap_or_default();
-    let issued: IssuedTokens = s.oauth.token(authorization, &body).await?;
+    let issued: IssuedTokens = s.oauth.token(authorization, &body, source).await?;
     Ok(no_store(
         Json(TokenBody {
             access_token: &issued.access_token,
@@ -131,6 +133,7 @@ async fn token(
 
 async fn introspect(
     State(s): State<AppState>,
+    ClientAddr(source): ClientAddr,
     uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -138,20 +141,21 @@ async fn introspect(
     let authorization = form_request(&uri, &headers, &body)?;
     let answer = s
         .oauth
-        .introspect(authorization, &body.unwrap_or_default())
+        .introspect(authorization, &body.unwrap_or_default(), source)
         .await?;
     Ok(no_store(Json(answer).into_response()))
 }
 
 async fn revoke(
     State(s): State<AppState>,
+    ClientAddr(source): ClientAddr,
     uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthErrorResponse> {
     let authorization = form_request(&uri, &headers, &body)?;
     s.oauth
-        .revoke(authorization, &body.unwrap_or_default())
+        .revoke(authorization, &body.unwrap_or_default(), source)
         .await?;
     Ok(no_store(StatusCode::OK.into_response()))
 }
