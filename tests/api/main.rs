@@ -4,7 +4,9 @@
 pub mod helpers;
 pub mod oauth_helpers;
 
+mod attacks;
 mod cli;
+mod codes;
 mod independent_client;
 mod nodes;
 mod oauth;

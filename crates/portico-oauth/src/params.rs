@@ -112,21 +112,23 @@ fn printable(s: &str) -> String {
     s.escape_default().collect()
 }
 
-/// Decodes one form-encoded component: '+' is a space, `%XY` a byte; the result is UTF-8.
+/// Decodes one form-encoded component as the WHATWG URL standard does: '+' is a space, `%XY`
+/// a byte, and a '%' not followed by two hex digits stands for itself. The result must be
+/// UTF-8.
 fn decode(s: &[u8]) -> Result<String, FormError> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
+        let hex = |c: Option<&u8>| c.and_then(|c| (*c as char).to_digit(16));
         match s[i] {
             b'+' => out.push(b' '),
-            b'%' => {
-                let hex = |c: Option<&u8>| c.and_then(|c| (*c as char).to_digit(16));
-                match (hex(s.get(i + 1)), hex(s.get(i + 2))) {
-                    (Some(h), Some(l)) => out.push((h * 16 + l) as u8),
-                    _ => return Err(FormError::Encoding),
+            b'%' => match (hex(s.get(i + 1)), hex(s.get(i + 2))) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 2;
                 }
-                i += 2;
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -229,9 +231,8 @@ mod tests {
                 "parameter 'scope' contains a control character",
             ),
             (b"x%0A=1", "parameter 'x\\n' contains a control character"),
-            (b"code=%zz", "the parameters are not valid form encoding"),
-            (b"code=%4", "the parameters are not valid form encoding"),
             (b"code=%ff", "the parameters are not valid form encoding"),
+            (b"code=%C3", "the parameters are not valid form encoding"),
         ] {
             assert_eq!(
                 Params::parse(body).unwrap_err().description(),
@@ -239,6 +240,12 @@ mod tests {
                 "{body:?}"
             );
         }
+        // A stray '%' stands for itself (WHATWG), as browsers and form libraries send it.
+        let p = Params::parse(b"a=%zz&b=%4&c=100%").unwrap();
+        assert_eq!(
+            (p.get("a"), p.get("b"), p.get("c")),
+            (Some("%zz"), Some("%4"), Some("100%"))
+        );
         // Non-ASCII text is fine.
         assert_eq!(
             Params::parse("state=%C3%A9t%C3%A9".as_bytes())
@@ -252,7 +259,7 @@ mod tests {
     fn a_large_body_of_distinct_parameters_stops_at_the_cap() {
         // 64 KiB of distinct names: refused at the 65th pair, whatever follows (even garbage).
         let mut body: String = (0..8000).map(|i| format!("k{i}=v&")).collect();
-        body.push_str("%zz");
+        body.push_str("%ff");
         assert_eq!(
             read_pairs(body.as_bytes(), FormLimits::OAUTH),
             Err(FormError::TooMany(MAX_PARAMS))
