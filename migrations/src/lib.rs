@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_registry;
 mod m20261122_000002_tokens;
+mod m20261202_000010_versions;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_registry::Migration),
             Box::new(m20261122_000002_tokens::Migration),
+            Box::new(m20261202_000010_versions::Migration),
         ]
     }
 }

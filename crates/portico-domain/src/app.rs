@@ -107,6 +107,8 @@ pub struct PartnerApp {
     pub secret_rotated_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; the admin API's `ETag`.
+    pub version: i64,
 }
 
 /// The part of an app its owner edits, validated as a whole on register and on modify.
@@ -527,6 +529,7 @@ mod tests {
             secret_rotated_at: now,
             created_at: now,
             updated_at: now,
+            version: 1,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod secret;
 mod token;
 mod user;
 mod validate;
+mod version;
 
 pub use app::{
     AppChanges, AppRegistration, AppSpec, GrantType, PartnerApp, Review, ReviewDecision,
@@ -35,3 +36,4 @@ pub use token::{
     Rotation, SigningKeyRecord, TokenGrant,
 };
 pub use user::{NewUser, Permissions, User, UserChanges, validate_password};
+pub use version::IfVersion;

@@ -89,6 +89,7 @@ impl From<DomainError> for OAuthError {
             DomainError::NotFound { what } => Self::InvalidGrant(format!("{what} not found")),
             DomainError::Conflict { message, .. } => Self::InvalidGrant(message),
             e @ DomainError::TooManyAttempts { .. } => Self::InvalidGrant(e.to_string()),
+            e @ DomainError::Stale { .. } => Self::InvalidGrant(e.to_string()),
         }
     }
 }
