@@ -20,7 +20,7 @@ mod version;
 
 pub use app::{
     AppChanges, AppRegistration, AppSpec, GrantType, PartnerApp, Review, ReviewDecision,
-    ReviewStatus, Visibility, validate_redirect_uri,
+    ReviewStatus, Visibility, normalize_redirect_uri, validate_redirect_uri,
 };
 pub use audit::{AuditAction, AuditEntry, AuditEvent, AuditQuery};
 pub use catalog::{ApiCatalog, ApiSelection, CatalogError, SensitiveDataGroup, WebServiceApi};

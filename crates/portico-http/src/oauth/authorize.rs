@@ -14,7 +14,7 @@ use axum::{
     routing::get,
 };
 use minijinja::context;
-use portico_domain::{Actor, DomainError};
+use portico_domain::{Actor, DomainError, normalize_redirect_uri};
 use portico_oauth::{AuthorizeStep, Decision, params::Params};
 
 pub fn router() -> Router<AppState> {
@@ -62,6 +62,9 @@ async fn start(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> Respo
         Ok(p) => p,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description()),
     };
+    if let Err(page) = redirect_uri_as_written(&params) {
+        return page;
+    }
     let session = match session(&s, &headers).await {
         Ok(s) => s,
         Err(page) => return page,
@@ -115,11 +118,28 @@ async fn decide(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
         Ok(p) => p,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description()),
     };
+    if let Err(page) = redirect_uri_as_written(&params) {
+        return page;
+    }
     let step = s
         .oauth
         .authorize(&params, Some(&session.0), Some(decision))
         .await;
     respond(step, &params, &query, Some(&session))
+}
+
+/// The redirect URI as the client wrote it must have a normal form (the domain's one rule,
+/// as at registration). The URL parser behind the flow silently drops tabs and newlines and
+/// rewrites `127.1` to `127.0.0.1`, so this is checked on the raw parameter, before the flow
+/// parses it; a refused URI is never redirected to.
+fn redirect_uri_as_written(params: &Params) -> Result<(), Response> {
+    match params.get("redirect_uri").map(normalize_redirect_uri) {
+        Some(Err(e)) => Err(error_page(
+            StatusCode::BAD_REQUEST,
+            &format!("The redirect_uri {e}."),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn respond(
