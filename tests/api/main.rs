@@ -5,6 +5,7 @@ pub mod helpers;
 pub mod oauth_helpers;
 
 mod cli;
+mod concurrency;
 mod independent_client;
 mod nodes;
 mod oauth;
