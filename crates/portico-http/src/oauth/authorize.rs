@@ -62,7 +62,7 @@ async fn start(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> Respo
         Ok(p) => p,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description()),
     };
-    if let Err(page) = redirect_uri_as_written(&params) {
+    if let Some(page) = refuse_redirect_uri_as_written(&params) {
         return page;
     }
     let session = match session(&s, &headers).await {
@@ -118,7 +118,7 @@ async fn decide(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
         Ok(p) => p,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description()),
     };
-    if let Err(page) = redirect_uri_as_written(&params) {
+    if let Some(page) = refuse_redirect_uri_as_written(&params) {
         return page;
     }
     let step = s
@@ -131,15 +131,13 @@ async fn decide(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
 /// The redirect URI as the client wrote it must have a normal form (the domain's one rule,
 /// as at registration). The URL parser behind the flow silently drops tabs and newlines and
 /// rewrites `127.1` to `127.0.0.1`, so this is checked on the raw parameter, before the flow
-/// parses it; a refused URI is never redirected to.
-fn redirect_uri_as_written(params: &Params) -> Result<(), Response> {
-    match params.get("redirect_uri").map(normalize_redirect_uri) {
-        Some(Err(e)) => Err(error_page(
-            StatusCode::BAD_REQUEST,
-            &format!("The redirect_uri {e}."),
-        )),
-        _ => Ok(()),
-    }
+/// parses it; a refused URI is never redirected to: the refusal is a page.
+fn refuse_redirect_uri_as_written(params: &Params) -> Option<Response> {
+    let refused = normalize_redirect_uri(params.get("redirect_uri")?).err()?;
+    Some(error_page(
+        StatusCode::BAD_REQUEST,
+        &format!("The redirect_uri {refused}."),
+    ))
 }
 
 fn respond(
