@@ -19,8 +19,8 @@ mod validate;
 mod version;
 
 pub use app::{
-    AppChanges, AppRegistration, AppSpec, GrantType, PartnerApp, Review, ReviewDecision,
-    ReviewStatus, Visibility, normalize_redirect_uri, validate_redirect_uri,
+    AppChanges, AppRegistration, AppSpec, GrantType, PartnerApp, RedirectUriError, Review,
+    ReviewDecision, ReviewStatus, Visibility, normalize_redirect_uri, validate_redirect_uri,
 };
 pub use audit::{AuditAction, AuditEntry, AuditEvent, AuditQuery};
 pub use catalog::{ApiCatalog, ApiSelection, CatalogError, SensitiveDataGroup, WebServiceApi};
