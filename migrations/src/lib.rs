@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_registry;
 mod m20261122_000002_tokens;
 mod m20261202_000003_failure_budgets;
+mod m20261202_000010_versions;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_registry::Migration),
             Box::new(m20261122_000002_tokens::Migration),
             Box::new(m20261202_000003_failure_budgets::Migration),
+            Box::new(m20261202_000010_versions::Migration),
         ]
     }
 }

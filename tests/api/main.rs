@@ -7,6 +7,7 @@ pub mod oauth_helpers;
 mod attacks;
 mod cli;
 mod codes;
+mod concurrency;
 mod independent_client;
 mod nodes;
 mod oauth;

@@ -107,6 +107,8 @@ pub struct PartnerApp {
     pub secret_rotated_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; the admin API's `ETag`.
+    pub version: i64,
 }
 
 /// The part of an app its owner edits, validated as a whole on register and on modify.
@@ -146,13 +148,20 @@ impl PartnerApp {
         self.is_available_to(company) && choice.unwrap_or(self.visibility == Visibility::Global)
     }
 
-    /// Whether `redirect_uri` is one the app registered. Exact string match, except that a
-    /// loopback `http` URI matches on any port (RFC 8252 §7.3: native apps pick a free port).
+    /// Whether `redirect_uri` is one the app registered: both in their normal form
+    /// ([`normalize_redirect_uri`]; a URI that has none matches nothing), compared exactly,
+    /// except that a loopback `http` URI matches on any port (RFC 8252 §7.3: native apps pick
+    /// a free port). Registered URIs are stored normalized; normalizing them again here keeps
+    /// URIs stored before that rule comparable.
     pub fn matches_redirect_uri(&self, redirect_uri: &str) -> bool {
+        let Ok(presented) = normalize_redirect_uri(redirect_uri) else {
+            return false;
+        };
         self.spec
             .redirect_uris
             .iter()
-            .any(|r| r == redirect_uri || loopback_equal(r, redirect_uri))
+            .filter_map(|r| normalize_redirect_uri(r).ok())
+            .any(|r| r == presented || loopback_equal(&r, &presented))
     }
 
     /// The owner submits the app for the operator's review.
@@ -246,28 +255,6 @@ impl PartnerApp {
             ));
         }
         Ok(())
-    }
-}
-
-fn loopback_equal(registered: &str, presented: &str) -> bool {
-    let (Ok(a), Ok(b)) = (url::Url::parse(registered), url::Url::parse(presented)) else {
-        return false;
-    };
-    a.scheme() == "http"
-        && is_loopback(&a)
-        && b.scheme() == "http"
-        && a.host() == b.host()
-        && a.path() == b.path()
-        && a.query() == b.query()
-        && b.fragment().is_none()
-}
-
-fn is_loopback(u: &url::Url) -> bool {
-    match u.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
     }
 }
 
@@ -400,39 +387,104 @@ impl AppSpec {
     }
 }
 
-/// Redirect URIs are absolute `https` URIs, or `http` on a loopback address (RFC 8252 §7.3),
-/// without fragment or user info (RFC 6749 §3.1.2).
-pub fn validate_redirect_uri(field: &str, uri: &str) -> DomainResult<String> {
-    let uri = uri.trim();
+/// Why a redirect URI is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RedirectUriError {
+    #[error("must be at most 2000 characters")]
+    TooLong,
+    #[error("must not contain control characters, spaces or backslashes")]
+    ControlCharacter,
+    #[error("is not an absolute URI ({0})")]
+    NotAbsolute(String),
+    #[error("must not contain user information")]
+    UserInfo,
+    #[error("must not contain a fragment")]
+    Fragment,
+    #[error("must be an https URI")]
+    NotHttps,
+    #[error(
+        "http is allowed only on a loopback address written as 127.0.0.1, [::1] or localhost; use https"
+    )]
+    NotLoopback,
+    #[error("an IP address must be written in dotted-decimal form (such as 192.0.2.1)")]
+    OddAddress,
+}
+
+/// The one normal form of a redirect URI, used at registration (what is stored and displayed)
+/// and at authorization (what is matched). Refuses rather than repairs: control characters,
+/// spaces and backslashes anywhere (parsers silently drop or reinterpret them, so the URI shown
+/// would not be the one used), user information, fragments, `http` except on a loopback host
+/// written exactly as `127.0.0.1`, `[::1]` or `localhost` (RFC 8252 §7.3), and IPv4 addresses
+/// in any spelling but dotted-decimal (`127.1`, `2130706433`, `0x7f.1`).
+pub fn normalize_redirect_uri(uri: &str) -> Result<String, RedirectUriError> {
+    let uri = uri.trim_matches(' ');
     if uri.len() > 2000 {
-        return Err(DomainError::invalid(
-            field,
-            "must be at most 2000 characters",
-        ));
+        return Err(RedirectUriError::TooLong);
     }
-    let parsed = url::Url::parse(uri)
-        .map_err(|e| DomainError::invalid(field, format!("is not an absolute URI ({e})")))?;
-    match parsed.scheme() {
-        "https" if parsed.host().is_some() => {}
-        "http" if is_loopback(&parsed) => {}
-        "http" => {
-            return Err(DomainError::invalid(
-                field,
-                "http is allowed only on a loopback address (127.0.0.1, [::1], localhost); use https",
-            ));
-        }
-        _ => return Err(DomainError::invalid(field, "must be an https URI")),
+    if uri
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return Err(RedirectUriError::ControlCharacter);
+    }
+    let parsed = url::Url::parse(uri).map_err(|e| RedirectUriError::NotAbsolute(e.to_string()))?;
+    let written = written_authority(uri);
+    if written.is_some_and(|a| a.contains('@'))
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+    {
+        return Err(RedirectUriError::UserInfo);
     }
     if parsed.fragment().is_some() {
-        return Err(DomainError::invalid(field, "must not contain a fragment"));
+        return Err(RedirectUriError::Fragment);
     }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(DomainError::invalid(
-            field,
-            "must not contain user information",
-        ));
+    let written_host = written.map(host_of_authority).unwrap_or_default();
+    match (parsed.scheme(), parsed.host()) {
+        ("http", Some(_)) if LOOPBACK_HOSTS.contains(&written_host) => {}
+        ("http", _) => return Err(RedirectUriError::NotLoopback),
+        ("https", Some(url::Host::Ipv4(ip))) if ip.to_string() != written_host => {
+            return Err(RedirectUriError::OddAddress);
+        }
+        ("https", Some(_)) => {}
+        _ => return Err(RedirectUriError::NotHttps),
     }
-    Ok(uri.to_owned())
+    Ok(parsed.into())
+}
+
+/// Loopback hosts as RFC 8252 §7.3 and §8.3 allow them, exactly as written.
+const LOOPBACK_HOSTS: [&str; 3] = ["127.0.0.1", "[::1]", "localhost"];
+
+/// The authority as written (`user@host:port`), for an absolute URI with `//`.
+fn written_authority(uri: &str) -> Option<&str> {
+    let (_, rest) = uri.split_once("://")?;
+    Some(rest.split(['/', '?', '#']).next().unwrap_or(rest))
+}
+
+/// The host of a written authority: without user information and port.
+fn host_of_authority(authority: &str) -> &str {
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |end| &host[..=end]);
+    }
+    host.split(':').next().unwrap_or(host)
+}
+
+/// Whether `presented` is `registered` on another port, for a loopback `http` URI.
+fn loopback_equal(registered: &str, presented: &str) -> bool {
+    let (Ok(a), Ok(b)) = (url::Url::parse(registered), url::Url::parse(presented)) else {
+        return false;
+    };
+    a.scheme() == "http"
+        && b.scheme() == "http"
+        && a.host_str().is_some_and(|h| LOOPBACK_HOSTS.contains(&h))
+        && a.host() == b.host()
+        && a.path() == b.path()
+        && a.query() == b.query()
+}
+
+/// [`normalize_redirect_uri`], with the field to name when it is refused.
+pub fn validate_redirect_uri(field: &str, uri: &str) -> DomainResult<String> {
+    normalize_redirect_uri(uri).map_err(|e| DomainError::invalid(field, e))
 }
 
 #[cfg(test)]
@@ -497,6 +549,60 @@ mod tests {
     }
 
     #[test]
+    fn redirect_uris_have_one_normal_form() {
+        use RedirectUriError as E;
+        let n = normalize_redirect_uri;
+        assert_eq!(
+            n("https://App.Example/cb").unwrap(),
+            "https://app.example/cb"
+        );
+        assert_eq!(n("https://app.example").unwrap(), "https://app.example/");
+        assert_eq!(
+            n(" https://app.example/cb ").unwrap(),
+            "https://app.example/cb"
+        );
+        assert_eq!(n("http://[::1]:8080/cb").unwrap(), "http://[::1]:8080/cb");
+        assert_eq!(n("https://192.0.2.1/cb").unwrap(), "https://192.0.2.1/cb");
+        // The normal form is its own normal form: what is stored is what is matched.
+        for ok in [
+            "https://app.example/cb?x=1",
+            "http://localhost/cb",
+            "http://127.0.0.1:1/",
+        ] {
+            let once = n(ok).unwrap();
+            assert_eq!(n(&once).unwrap(), once);
+        }
+        for (bad, why) in [
+            ("https://app\texample/cb", E::ControlCharacter),
+            ("https://app.example/c\tb", E::ControlCharacter),
+            ("https://app.example/cb\t", E::ControlCharacter),
+            ("https://app.example/\0cb", E::ControlCharacter),
+            ("https://app.example/\r\ncb", E::ControlCharacter),
+            ("https://app.example/a b", E::ControlCharacter),
+            ("https://app.example\\evil.example/cb", E::ControlCharacter),
+            ("http://127.0.0.1\t:9999/cb", E::ControlCharacter),
+            ("http://evil@127.0.0.1:9999/cb", E::UserInfo),
+            ("https://user:pw@app.example/cb", E::UserInfo),
+            ("https://@app.example/cb", E::UserInfo),
+            ("https://app.example/cb#", E::Fragment),
+            ("http://127.1/cb", E::NotLoopback),
+            ("http://2130706433/cb", E::NotLoopback),
+            ("http://0x7f.1/cb", E::NotLoopback),
+            ("http://127.0.0.2/cb", E::NotLoopback),
+            ("http://[0:0:0:0:0:0:0:1]/cb", E::NotLoopback),
+            ("http://LOCALHOST/cb", E::NotLoopback),
+            ("http://localhost./cb", E::NotLoopback),
+            ("https://0x7f.1/cb", E::OddAddress),
+            ("https://3221225985/cb", E::OddAddress),
+            ("https://192.000.2.1/cb", E::OddAddress),
+            ("urn:x:y", E::NotHttps),
+        ] {
+            assert_eq!(n(bad), Err(why), "{bad:?}");
+        }
+        assert!(matches!(n("/relative"), Err(E::NotAbsolute(_))));
+    }
+
+    #[test]
     fn grant_rules() {
         let mut r = registration();
         r.redirect_uris.clear();
@@ -527,6 +633,7 @@ mod tests {
             secret_rotated_at: now,
             created_at: now,
             updated_at: now,
+            version: 1,
         }
     }
 
@@ -617,5 +724,21 @@ mod tests {
         assert!(a.matches_redirect_uri("https://app.example/cb"));
         assert!(!a.matches_redirect_uri("https://app.example/cb/"));
         assert!(!a.matches_redirect_uri("https://app.example:444/cb"));
+        // Only the spellings registration accepts match, on loopback too.
+        for refused in [
+            "http://evil@127.0.0.1:9999/cb",
+            "http://127.1:9999/cb",
+            "http://2130706433:9999/cb",
+            "http://0x7f.1/cb",
+            "http://127.0.0.1\t:9999/cb",
+            "http://localhost:9999/cb",
+            "http://127.0.0.1:9999/cb#x",
+        ] {
+            assert!(!a.matches_redirect_uri(refused), "{refused:?}");
+        }
+        // A URI stored before normalization still matches its normal form.
+        a.spec.redirect_uris = vec!["https://App.Example".into()];
+        assert!(a.matches_redirect_uri("https://app.example/"));
+        assert!(a.matches_redirect_uri("https://app.example"));
     }
 }

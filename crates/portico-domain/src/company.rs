@@ -41,6 +41,8 @@ pub struct Company {
     pub development_partner: bool,
     pub enabled: bool,
     pub created_at: DateTime<Utc>,
+    /// Bumped by every change; the admin API's `ETag`.
+    pub version: i64,
 }
 
 /// A validated request to create a company.

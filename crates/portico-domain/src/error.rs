@@ -23,6 +23,10 @@ pub enum DomainError {
     /// The request conflicts with the current state (duplicate name, wrong review state, ...).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The row changed since the caller read it (a stale `If-Match` or form version): nothing
+    /// was written. Reading again shows the current version.
+    #[error("the {what} was changed meanwhile; reload it to see the current version")]
+    Stale { what: &'static str },
     /// Too many failed attempts (sign-in); try again after `retry_after_seconds`.
     #[error("too many failed sign-ins; try again in {retry_after_seconds} seconds")]
     TooManyAttempts { retry_after_seconds: u64 },
@@ -55,6 +59,10 @@ impl DomainError {
 
     pub fn not_found(what: &'static str) -> Self {
         Self::NotFound { what }
+    }
+
+    pub fn stale(what: &'static str) -> Self {
+        Self::Stale { what }
     }
 
     pub fn storage(err: impl fmt::Display) -> Self {

@@ -17,11 +17,12 @@ pub mod secret;
 mod token;
 mod user;
 mod validate;
+mod version;
 
 pub use abuse::{FailureBudget, FailureKey};
 pub use app::{
-    AppChanges, AppRegistration, AppSpec, GrantType, PartnerApp, Review, ReviewDecision,
-    ReviewStatus, Visibility, validate_redirect_uri,
+    AppChanges, AppRegistration, AppSpec, GrantType, PartnerApp, RedirectUriError, Review,
+    ReviewDecision, ReviewStatus, Visibility, normalize_redirect_uri, validate_redirect_uri,
 };
 pub use audit::{AuditAction, AuditEntry, AuditEvent, AuditQuery};
 pub use catalog::{ApiCatalog, ApiSelection, CatalogError, SensitiveDataGroup, WebServiceApi};
@@ -37,3 +38,4 @@ pub use token::{
     Rotation, SigningKeyRecord, TokenGrant,
 };
 pub use user::{NewUser, Permissions, User, UserChanges, validate_login_id, validate_password};
+pub use version::IfVersion;

@@ -113,6 +113,7 @@ mod tests {
                 development_partner: dev,
                 enabled: true,
                 created_at: Utc::now(),
+                version: 1,
             },
             permissions: perms,
         }

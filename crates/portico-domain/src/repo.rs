@@ -17,7 +17,16 @@ pub trait CompanyStore: Send + Sync {
     async fn insert_company(&self, company: &Company, audit: &AuditEvent) -> DomainResult<()>;
     async fn company(&self, id: CompanyId) -> DomainResult<Option<Company>>;
     async fn companies(&self) -> DomainResult<Vec<Company>>;
-    async fn update_company(&self, company: &Company, audit: &AuditEvent) -> DomainResult<()>;
+    /// Writes `company` with the next version if the stored one is still `expected_version`
+    /// (else `Stale`); with `end_sessions`, ends every session of its users in the same
+    /// transaction.
+    async fn update_company(
+        &self,
+        expected_version: i64,
+        company: &Company,
+        end_sessions: bool,
+        audit: &AuditEvent,
+    ) -> DomainResult<()>;
     async fn count_companies(&self) -> DomainResult<u64>;
 }
 
@@ -34,10 +43,15 @@ pub trait UserStore: Send + Sync {
     /// The user with this (lower-cased) login id and their password hash.
     async fn user_credentials(&self, login_id: &str) -> DomainResult<Option<(User, String)>>;
     async fn users_of(&self, company: CompanyId) -> DomainResult<Vec<User>>;
+    /// Writes `user` (and the password hash when given) with the next version if the stored
+    /// one is still `expected_version` (else `Stale`); with `end_sessions`, ends every session
+    /// of the user in the same transaction.
     async fn update_user(
         &self,
+        expected_version: i64,
         user: &User,
         password_hash: Option<&str>,
+        end_sessions: bool,
         audit: &AuditEvent,
     ) -> DomainResult<()>;
 }
@@ -49,6 +63,17 @@ pub struct ClientSecrets {
     pub current_hash: String,
     pub previous_hash: Option<String>,
     pub previous_valid_until: Option<DateTime<Utc>>,
+}
+
+/// The columns of an app that one registry operation owns; its write touches only those.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppPart {
+    /// What the owner edits (Modify): name, description, active, APIs, redirect URIs, grants.
+    Spec,
+    /// Review status, reason, submitter and reviewer.
+    Review,
+    Visibility,
+    ResourceServer,
 }
 
 /// A company's own choice to enable or disable an app.
@@ -75,12 +100,15 @@ pub trait AppStore: Send + Sync {
     async fn app(&self, id: AppId) -> DomainResult<Option<PartnerApp>>;
     async fn apps_of(&self, company: CompanyId) -> DomainResult<Vec<PartnerApp>>;
     async fn apps_in_review(&self) -> DomainResult<Vec<PartnerApp>>;
-    async fn update_app(&self, app: &PartnerApp, audit: &AuditEvent) -> DomainResult<()>;
-    /// Replaces the app's secret hashes (a New Secret) and its `secret_rotated_at`.
-    async fn replace_secret(
+    /// Writes the `parts` of `app` (and, for a New Secret, `secrets` with `secret_rotated_at`),
+    /// its `updated_at` and the next version, with `audit`, in one transaction, if the stored
+    /// version is still `expected_version`; otherwise writes nothing and fails with `Stale`.
+    async fn update_app(
         &self,
+        expected_version: i64,
         app: &PartnerApp,
-        secrets: &ClientSecrets,
+        parts: &[AppPart],
+        secrets: Option<&ClientSecrets>,
         audit: &AuditEvent,
     ) -> DomainResult<()>;
     async fn client_secrets(&self, id: AppId) -> DomainResult<Option<ClientSecrets>>;
@@ -117,6 +145,8 @@ pub trait SessionStore: Send + Sync {
     async fn insert_session(&self, session: &AdminSession) -> DomainResult<()>;
     async fn session(&self, digest: &TokenDigest) -> DomainResult<Option<AdminSession>>;
     async fn delete_session(&self, digest: &TokenDigest) -> DomainResult<()>;
+    /// Ends every session of `user` (sign out everywhere); returns how many there were.
+    async fn delete_sessions_of(&self, user: UserId) -> DomainResult<u64>;
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> DomainResult<u64>;
 }
 

@@ -18,6 +18,15 @@ pub struct Permissions {
     pub staff: bool,
 }
 
+impl Permissions {
+    /// Whether `next` takes away any permission this set grants.
+    pub fn loses_any(&self, next: &Permissions) -> bool {
+        (self.web_services_administrator && !next.web_services_administrator)
+            || (self.can_administer && !next.can_administer)
+            || (self.staff && !next.staff)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: UserId,
@@ -28,6 +37,8 @@ pub struct User {
     pub enabled: bool,
     pub permissions: Permissions,
     pub created_at: DateTime<Utc>,
+    /// Bumped by every change; the admin API's `ETag`.
+    pub version: i64,
 }
 
 /// A request to create a user. The password is optional: without one, the service generates a

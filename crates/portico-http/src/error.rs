@@ -48,6 +48,12 @@ impl IntoResponse for ApiError {
                 DomainError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
                 DomainError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", None),
                 DomainError::Conflict { code, .. } => (StatusCode::CONFLICT, *code, None),
+                // RFC 9110 §13.1.1: the If-Match version is not the current one.
+                DomainError::Stale { .. } => (
+                    StatusCode::PRECONDITION_FAILED,
+                    "precondition_failed",
+                    Some("If-Match"),
+                ),
                 DomainError::TooManyAttempts { .. } => {
                     (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", None)
                 }

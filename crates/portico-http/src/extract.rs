@@ -7,6 +7,7 @@ use axum::{
     extract::{FromRequest, FromRequestParts, Request, rejection::BytesRejection},
     http::{header, request::Parts},
 };
+use portico_domain::IfVersion;
 use serde::de::DeserializeOwned;
 
 /// A JSON body; errors name the field (`apis[0].api`) where serde can tell.
@@ -96,6 +97,54 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             message,
         }
     })
+}
+
+/// The `If-Match` precondition (RFC 9110 §13.1.1) on the version of the resource: absent or
+/// `*` is no precondition; otherwise the strong entity tags `"<version>"` listed. Weak or
+/// malformed tags never match (If-Match uses the strong comparison), so they get a 412.
+pub struct IfMatch(pub IfVersion);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let values: Vec<_> = parts.headers.get_all(header::IF_MATCH).iter().collect();
+        if values.is_empty() {
+            return Ok(IfMatch(IfVersion::Any));
+        }
+        let mut versions = Vec::new();
+        for value in values {
+            let Ok(value) = value.to_str() else {
+                continue;
+            };
+            for tag in value.split(',').map(str::trim) {
+                if tag == "*" {
+                    return Ok(IfMatch(IfVersion::Any));
+                }
+                if let Some(v) = tag
+                    .strip_prefix('"')
+                    .and_then(|t| t.strip_suffix('"'))
+                    .and_then(|t| t.parse::<i64>().ok())
+                {
+                    versions.push(v);
+                }
+            }
+        }
+        Ok(IfMatch(IfVersion::OneOf(versions)))
+    }
+}
+
+/// A JSON response with the `ETag` of the resource's version: `"<version>"`, a strong tag.
+pub struct Tagged<T>(pub i64, pub T);
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Tagged<T> {
+    fn into_response(self) -> axum::response::Response {
+        let mut resp = axum::Json(self.1).into_response();
+        if let Ok(tag) = header::HeaderValue::from_str(&format!("\"{}\"", self.0)) {
+            resp.headers_mut().insert(header::ETAG, tag);
+        }
+        resp
+    }
 }
 
 /// A path segment that must be a UUID-based id; a bad one names the parameter.

@@ -11,7 +11,7 @@ use crate::{OAuthService, now};
 use oxide_auth::code_grant::authorization::{Error as AuthError, ErrorUrl};
 use oxide_auth::code_grant::error::{AuthorizationError, AuthorizationErrorType};
 use oxide_auth_async::code_grant::authorization::authorization_code;
-use portico_domain::{Actor, AppId, GrantType, PartnerApp};
+use portico_domain::{Actor, AppId, GrantType, PartnerApp, normalize_redirect_uri};
 use std::borrow::Cow;
 use url::Url;
 
@@ -81,6 +81,13 @@ impl OAuthService {
     ) -> AuthorizeStep {
         let inner = &*self.inner;
         let now = now();
+        // The redirect URI as the client wrote it must have a normal form (the domain's one
+        // rule, as at registration). oxide-auth's URL parser would rewrite `127.1` to
+        // `127.0.0.1` before the registrar saw it, so this is checked on the raw parameter; a
+        // refused URI is never redirected to.
+        if let Some(Err(refused)) = params.get("redirect_uri").map(normalize_redirect_uri) {
+            return refuse(400, format!("the redirect_uri {refused}"));
+        }
         let client = match params
             .get("client_id")
             .and_then(|c| c.parse::<AppId>().ok())

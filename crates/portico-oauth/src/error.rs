@@ -121,6 +121,7 @@ impl From<DomainError> for OAuthError {
             } => Self::Busy {
                 retry_after_seconds,
             },
+            e @ DomainError::Stale { .. } => Self::InvalidGrant(e.to_string()),
         }
     }
 }

@@ -1,12 +1,14 @@
 //! Partner apps: register, modify, New Secret, review and visibility.
 
-use crate::{Registry, passwords};
+use crate::{Registry, check_version, passwords, with_retries};
 use chrono::{Duration, Utc};
 use portico_domain::{
     Actor, AppChanges, AppId, AppRegistration, AuditAction, AuditEvent, DomainError, DomainResult,
-    PartnerApp, PlainSecret, Review, ReviewDecision, Visibility,
-    repo::{ClientSecrets, Enablement},
+    IfVersion, PartnerApp, PlainSecret, Review, ReviewDecision, Visibility,
+    repo::{AppPart, ClientSecrets, Enablement},
 };
+
+const APP: &str = "application";
 use serde::Serialize;
 
 /// What registration (and New Secret) hands back: the app, its Key and Secret (shown this once),
@@ -43,6 +45,7 @@ impl Registry {
             secret_rotated_at: now,
             created_at: now,
             updated_at: now,
+            version: 1,
         };
         let secret = PlainSecret::generate();
         let hash = passwords::hash(secret.expose().to_owned()).await?;
@@ -110,29 +113,51 @@ impl Registry {
         Ok(app)
     }
 
+    /// Modify: writes the spec, and the review and visibility when asking for more APIs sends
+    /// the app back to review. Decided on the current row; if the row changes before the write
+    /// (a staff decision, say), decided again on the new one, so neither change is lost.
     pub async fn modify_app(
         &self,
         actor: &Actor,
         id: AppId,
         changes: AppChanges,
+        precondition: &IfVersion,
     ) -> DomainResult<PartnerApp> {
-        let before = self.app_to_change(actor, id).await?;
-        let spec = changes.apply(&before.spec, &self.catalog)?;
-        let after = before.modified(spec, Utc::now());
-        self.save(actor, AuditAction::AppModify, &before, &after)
-            .await?;
-        Ok(after)
+        let changes = &changes;
+        with_retries(APP, precondition, move |_| async move {
+            let before = self.app_to_change(actor, id).await?;
+            let spec = changes.clone().apply(&before.spec, &self.catalog)?;
+            check_version(precondition, before.version, APP)?;
+            let after = before.modified(spec, Utc::now());
+            let mut parts = vec![AppPart::Spec];
+            if after.review != before.review {
+                parts.push(AppPart::Review);
+            }
+            if after.visibility != before.visibility {
+                parts.push(AppPart::Visibility);
+            }
+            self.save(actor, AuditAction::AppModify, &before, after, &parts)
+                .await
+        })
+        .await
     }
 
     /// New Secret: from now on the old secret fails, unless a grace period (at most the
     /// configured maximum) keeps it valid a little longer.
+    ///
+    /// New Secrets are serialized by the version: the secret handed back is the one stored,
+    /// and it works until the next New Secret. One that finds, when it comes to write, that
+    /// another New Secret was stored since it read the app is refused (409 `secret_changed`)
+    /// instead of silently replacing a secret just shown to someone else; any other change
+    /// meanwhile (Modify, a staff decision) only makes it write again on the new row.
     pub async fn new_secret(
         &self,
         actor: &Actor,
         id: AppId,
         grace_seconds: u64,
+        precondition: &IfVersion,
     ) -> DomainResult<RegisteredApp> {
-        let before = self.app_to_change(actor, id).await?;
+        let first = self.app_to_change(actor, id).await?;
         let grace = i64::try_from(grace_seconds)
             .ok()
             .map(Duration::seconds)
@@ -146,52 +171,95 @@ impl Registry {
                     ),
                 )
             })?;
-        let current = self
-            .store
-            .client_secrets(id)
-            .await?
-            .ok_or(DomainError::not_found("application"))?;
-        let now = Utc::now();
+        check_version(precondition, first.version, APP)?;
+        let first_hash = self.secrets_of(id).await?.current_hash;
+        // Hashed once: argon2 is the slow part, and a retry needs only the write again.
         let secret = PlainSecret::generate();
-        let secrets = ClientSecrets {
-            current_hash: passwords::hash(secret.expose().to_owned()).await?,
-            previous_hash: (grace > Duration::zero()).then_some(current.current_hash),
-            previous_valid_until: (grace > Duration::zero()).then_some(now + grace),
-        };
-        let after = PartnerApp {
-            secret_rotated_at: now,
-            updated_at: now,
-            ..before.clone()
-        };
-        let audit = AuditEvent::new(
-            Some(actor),
-            Some(after.company_id),
-            AuditAction::AppNewSecret,
-            ("app", id.to_string()),
-            Some(&serde_json::json!({ "secret_rotated_at": before.secret_rotated_at })),
-            Some(&serde_json::json!({
-                "secret_rotated_at": now,
-                "grace_seconds": grace_seconds,
-            })),
-        );
-        self.store.replace_secret(&after, &secrets, &audit).await?;
+        let hash = passwords::hash(secret.expose().to_owned()).await?;
+        let (first, first_hash, hash) = (&first, &first_hash, &hash);
+        let app = with_retries(APP, precondition, move |attempt| async move {
+            let before = if attempt == 0 {
+                first.clone()
+            } else {
+                self.app_to_change(actor, id).await?
+            };
+            check_version(precondition, before.version, APP)?;
+            let current = self.secrets_of(id).await?;
+            if current.current_hash != *first_hash {
+                return Err(DomainError::conflict(
+                    "secret_changed",
+                    "another New Secret was made for this application at the same time; \
+                     use the secret it showed, or ask for a New Secret again",
+                ));
+            }
+            let now = Utc::now();
+            let secrets = ClientSecrets {
+                current_hash: hash.clone(),
+                previous_hash: (grace > Duration::zero()).then_some(current.current_hash),
+                previous_valid_until: (grace > Duration::zero()).then_some(now + grace),
+            };
+            let after = PartnerApp {
+                secret_rotated_at: now,
+                updated_at: now,
+                version: before.version + 1,
+                ..before.clone()
+            };
+            let audit = AuditEvent::new(
+                Some(actor),
+                Some(after.company_id),
+                AuditAction::AppNewSecret,
+                ("app", id.to_string()),
+                Some(&serde_json::json!({ "secret_rotated_at": before.secret_rotated_at })),
+                Some(&serde_json::json!({
+                    "secret_rotated_at": now,
+                    "grace_seconds": grace_seconds,
+                })),
+            );
+            self.store
+                .update_app(before.version, &after, &[], Some(&secrets), &audit)
+                .await?;
+            Ok(after)
+        })
+        .await?;
         Ok(RegisteredApp {
-            client_id: after.client_id(),
-            app: after,
+            client_id: app.client_id(),
+            app,
             client_secret: secret,
             company_domain: actor.company.domain.clone(),
         })
     }
 
-    pub async fn submit_for_review(&self, actor: &Actor, id: AppId) -> DomainResult<PartnerApp> {
-        let before = self.app_to_change(actor, id).await?;
-        let after = PartnerApp {
-            review: before.submit_for_review(Utc::now())?,
-            ..before.clone()
-        };
-        self.save(actor, AuditAction::AppSubmit, &before, &after)
-            .await?;
-        Ok(after)
+    async fn secrets_of(&self, id: AppId) -> DomainResult<ClientSecrets> {
+        self.store
+            .client_secrets(id)
+            .await?
+            .ok_or(DomainError::not_found("application"))
+    }
+
+    pub async fn submit_for_review(
+        &self,
+        actor: &Actor,
+        id: AppId,
+        precondition: &IfVersion,
+    ) -> DomainResult<PartnerApp> {
+        with_retries(APP, precondition, move |_| async move {
+            let before = self.app_to_change(actor, id).await?;
+            let review = before.submit_for_review(Utc::now())?;
+            check_version(precondition, before.version, APP)?;
+            let after = PartnerApp {
+                review,
+                ..before.clone()
+            };
+            self.save(
+                actor,
+                AuditAction::AppSubmit,
+                &before,
+                after,
+                &[AppPart::Review],
+            )
+            .await
+        })
+        .await
     }
 
     /// Staff: the apps waiting for review, oldest submission first.
@@ -200,21 +268,35 @@ impl Registry {
         self.store.apps_in_review().await
     }
 
+    /// Staff decide on an app waiting for review. Only a pending app can be decided, and the
+    /// decision is written only onto the row it was made on.
     pub async fn review_app(
         &self,
         actor: &Actor,
         id: AppId,
         decision: ReviewDecision,
+        precondition: &IfVersion,
     ) -> DomainResult<PartnerApp> {
         actor.require_staff()?;
-        let before = self.app(actor, id).await?;
-        let after = PartnerApp {
-            review: before.decide_review(decision, actor.user_id, Utc::now())?,
-            ..before.clone()
-        };
-        self.save(actor, AuditAction::AppReview, &before, &after)
-            .await?;
-        Ok(after)
+        let decision = &decision;
+        with_retries(APP, precondition, move |_| async move {
+            let before = self.app(actor, id).await?;
+            let review = before.decide_review(decision.clone(), actor.user_id, Utc::now())?;
+            check_version(precondition, before.version, APP)?;
+            let after = PartnerApp {
+                review,
+                ..before.clone()
+            };
+            self.save(
+                actor,
+                AuditAction::AppReview,
+                &before,
+                after,
+                &[AppPart::Review],
+            )
+            .await
+        })
+        .await
     }
 
     pub async fn set_visibility(
@@ -222,17 +304,27 @@ impl Registry {
         actor: &Actor,
         id: AppId,
         visibility: Visibility,
+        precondition: &IfVersion,
     ) -> DomainResult<PartnerApp> {
         actor.require_staff()?;
-        let before = self.app(actor, id).await?;
-        before.check_visibility_change(visibility)?;
-        let after = PartnerApp {
-            visibility,
-            ..before.clone()
-        };
-        self.save(actor, AuditAction::AppVisibility, &before, &after)
-            .await?;
-        Ok(after)
+        with_retries(APP, precondition, move |_| async move {
+            let before = self.app(actor, id).await?;
+            before.check_visibility_change(visibility)?;
+            check_version(precondition, before.version, APP)?;
+            let after = PartnerApp {
+                visibility,
+                ..before.clone()
+            };
+            self.save(
+                actor,
+                AuditAction::AppVisibility,
+                &before,
+                after,
+                &[AppPart::Visibility],
+            )
+            .await
+        })
+        .await
     }
 
     /// Staff mark a platform API's app as a resource server, which may introspect any token.
@@ -241,33 +333,51 @@ impl Registry {
         actor: &Actor,
         id: AppId,
         resource_server: bool,
+        precondition: &IfVersion,
     ) -> DomainResult<PartnerApp> {
         actor.require_staff()?;
-        let before = self.app(actor, id).await?;
-        let after = PartnerApp {
-            resource_server,
-            ..before.clone()
-        };
-        self.save(actor, AuditAction::AppResourceServer, &before, &after)
-            .await?;
-        Ok(after)
+        with_retries(APP, precondition, move |_| async move {
+            let before = self.app(actor, id).await?;
+            check_version(precondition, before.version, APP)?;
+            let after = PartnerApp {
+                resource_server,
+                ..before.clone()
+            };
+            self.save(
+                actor,
+                AuditAction::AppResourceServer,
+                &before,
+                after,
+                &[AppPart::ResourceServer],
+            )
+            .await
+        })
+        .await
     }
 
+    /// Writes the `parts` of `after` if the app is still at `before`'s version; the audit
+    /// record says what changed, in the same transaction.
     async fn save(
         &self,
         actor: &Actor,
         action: AuditAction,
         before: &PartnerApp,
-        after: &PartnerApp,
-    ) -> DomainResult<()> {
+        mut after: PartnerApp,
+        parts: &[AppPart],
+    ) -> DomainResult<PartnerApp> {
+        after.version = before.version + 1;
+        after.updated_at = Utc::now();
         let audit = AuditEvent::new(
             Some(actor),
             Some(after.company_id),
             action,
             ("app", after.id.to_string()),
             Some(before),
-            Some(after),
+            Some(&after),
         );
-        self.store.update_app(after, &audit).await
+        self.store
+            .update_app(before.version, &after, parts, None, &audit)
+            .await?;
+        Ok(after)
     }
 }

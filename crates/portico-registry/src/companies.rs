@@ -1,11 +1,13 @@
 //! Companies: the operator's staff create and change them; a company's admins read their own.
 
-use crate::Registry;
+use crate::{Registry, check_version, with_retries};
 use chrono::Utc;
 use portico_domain::{
     Actor, AuditAction, AuditEvent, Company, CompanyChanges, CompanyId, DomainError, DomainResult,
-    NewCompany,
+    IfVersion, NewCompany,
 };
+
+const COMPANY: &str = "company";
 
 impl Registry {
     pub async fn create_company(&self, actor: &Actor, new: NewCompany) -> DomainResult<Company> {
@@ -27,6 +29,7 @@ impl Registry {
             development_partner: new.development_partner,
             enabled: true,
             created_at: Utc::now(),
+            version: 1,
         };
         let audit = AuditEvent::new(
             actor,
@@ -58,34 +61,45 @@ impl Registry {
             .ok_or(DomainError::not_found("company"))
     }
 
+    /// Staff change a company. Disabling it ends its users' sessions in the same transaction.
     pub async fn update_company(
         &self,
         actor: &Actor,
         id: CompanyId,
         changes: CompanyChanges,
+        precondition: &IfVersion,
     ) -> DomainResult<Company> {
         actor.require_staff()?;
-        let before = self
-            .store
-            .company(id)
-            .await?
-            .ok_or(DomainError::not_found("company"))?;
         if id == actor.company_id() && changes.enabled == Some(false) {
             return Err(DomainError::invalid(
                 "enabled",
                 "you cannot disable your own company",
             ));
         }
-        let after = changes.apply(&before)?;
-        let audit = AuditEvent::new(
-            Some(actor),
-            Some(id),
-            AuditAction::CompanyUpdate,
-            ("company", id.to_string()),
-            Some(&before),
-            Some(&after),
-        );
-        self.store.update_company(&after, &audit).await?;
-        Ok(after)
+        let changes = &changes;
+        with_retries(COMPANY, precondition, move |_| async move {
+            let before = self
+                .store
+                .company(id)
+                .await?
+                .ok_or(DomainError::not_found("company"))?;
+            let mut after = changes.clone().apply(&before)?;
+            check_version(precondition, before.version, COMPANY)?;
+            after.version = before.version + 1;
+            let end_sessions = before.enabled && !after.enabled;
+            let audit = AuditEvent::new(
+                Some(actor),
+                Some(id),
+                AuditAction::CompanyUpdate,
+                ("company", id.to_string()),
+                Some(&before),
+                Some(&after),
+            );
+            self.store
+                .update_company(before.version, &after, end_sessions, &audit)
+                .await?;
+            Ok(after)
+        })
+        .await
     }
 }

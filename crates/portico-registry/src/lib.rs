@@ -17,8 +17,8 @@ pub use enablements::AvailableApp;
 pub use sessions::SignedIn;
 
 use portico_domain::{
-    Actor, ApiCatalog, AuditEntry, AuditQuery, CompanyId, DomainResult, FailureBudget,
-    repo::RegistryStore,
+    Actor, ApiCatalog, AuditEntry, AuditQuery, CompanyId, DomainError, DomainResult, FailureBudget,
+    IfVersion, repo::RegistryStore,
 };
 use portico_guard::Limiter;
 use std::sync::Arc;
@@ -93,5 +93,46 @@ impl Registry {
                 limit: limit.clamp(1, 500),
             })
             .await
+    }
+}
+
+/// How often a write is decided again when its row changed between the read and the write.
+const ATTEMPTS: usize = 5;
+
+/// Runs a read-decide-write (which ends in a compare-and-set on the row's version) until it
+/// is not stale; `attempt` gets the attempt's number, from 0. A caller who named a version is
+/// told at once that it is stale (412); otherwise the operation is decided again on the
+/// current row, a few times.
+pub(crate) async fn with_retries<T, F, Fut>(
+    what: &'static str,
+    precondition: &IfVersion,
+    mut attempt: F,
+) -> DomainResult<T>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = DomainResult<T>>,
+{
+    for n in 0..ATTEMPTS {
+        match attempt(n).await {
+            Err(DomainError::Stale { .. }) if !precondition.is_conditional() => continue,
+            other => return other,
+        }
+    }
+    Err(DomainError::conflict(
+        "changed_meanwhile",
+        format!("the {what} kept changing while this was being saved; try again"),
+    ))
+}
+
+/// The caller's precondition on the version just read.
+pub(crate) fn check_version(
+    precondition: &IfVersion,
+    current: i64,
+    what: &'static str,
+) -> DomainResult<()> {
+    if precondition.admits(current) {
+        Ok(())
+    } else {
+        Err(DomainError::stale(what))
     }
 }

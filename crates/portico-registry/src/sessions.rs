@@ -131,6 +131,13 @@ impl Registry {
         self.store.delete_session(&TokenDigest::of(token)).await
     }
 
+    /// Sign out everywhere: ends every session of the actor's user, this one included.
+    pub async fn sign_out_everywhere(&self, actor: &Actor) -> DomainResult<u64> {
+        let ended = self.store.delete_sessions_of(actor.user_id).await?;
+        tracing::info!(user = %actor.user_id, sessions = ended, "signed out everywhere");
+        Ok(ended)
+    }
+
     /// Drops expired sessions; run now and then.
     pub async fn purge_expired_sessions(&self) -> DomainResult<u64> {
         self.store.delete_expired_sessions(Utc::now()).await

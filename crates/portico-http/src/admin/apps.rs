@@ -4,7 +4,7 @@ use crate::{
     AppState,
     auth::SignedIn,
     error::ApiResult,
-    extract::{JsonBody, PathId},
+    extract::{IfMatch, JsonBody, PathId, Tagged},
 };
 use axum::{
     Json, Router,
@@ -42,10 +42,11 @@ async fn register(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
     JsonBody(req): JsonBody<AppRegistration>,
-) -> ApiResult<(StatusCode, Json<RegisteredApp>)> {
+) -> ApiResult<(StatusCode, Tagged<RegisteredApp>)> {
+    let registered = s.registry.register_app(&actor, req).await?;
     Ok((
         StatusCode::CREATED,
-        Json(s.registry.register_app(&actor, req).await?),
+        Tagged(registered.app.version, registered),
     ))
 }
 
@@ -64,21 +65,29 @@ async fn company_apps(
     Ok(Json(s.registry.apps(&actor, company).await?))
 }
 
+/// The app, with its version as the `ETag` to send back in `If-Match`.
+fn tagged(app: PartnerApp) -> Tagged<PartnerApp> {
+    Tagged(app.version, app)
+}
+
 async fn show(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
     PathId(id): PathId<AppId>,
-) -> ApiResult<Json<PartnerApp>> {
-    Ok(Json(s.registry.app(&actor, id).await?))
+) -> ApiResult<Tagged<PartnerApp>> {
+    Ok(tagged(s.registry.app(&actor, id).await?))
 }
 
 async fn modify(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
     PathId(id): PathId<AppId>,
+    IfMatch(pre): IfMatch,
     JsonBody(changes): JsonBody<AppChanges>,
-) -> ApiResult<Json<PartnerApp>> {
-    Ok(Json(s.registry.modify_app(&actor, id, changes).await?))
+) -> ApiResult<Tagged<PartnerApp>> {
+    Ok(tagged(
+        s.registry.modify_app(&actor, id, changes, &pre).await?,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -93,29 +102,38 @@ async fn new_secret(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
     PathId(id): PathId<AppId>,
+    IfMatch(pre): IfMatch,
     body: Option<JsonBody<NewSecretRequest>>,
-) -> ApiResult<Json<RegisteredApp>> {
+) -> ApiResult<Tagged<RegisteredApp>> {
     let req = body.map(|JsonBody(b)| b).unwrap_or_default();
-    Ok(Json(
-        s.registry.new_secret(&actor, id, req.grace_seconds).await?,
-    ))
+    let registered = s
+        .registry
+        .new_secret(&actor, id, req.grace_seconds, &pre)
+        .await?;
+    Ok(Tagged(registered.app.version, registered))
 }
 
 async fn submit(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
     PathId(id): PathId<AppId>,
-) -> ApiResult<Json<PartnerApp>> {
-    Ok(Json(s.registry.submit_for_review(&actor, id).await?))
+    IfMatch(pre): IfMatch,
+) -> ApiResult<Tagged<PartnerApp>> {
+    Ok(tagged(
+        s.registry.submit_for_review(&actor, id, &pre).await?,
+    ))
 }
 
 async fn review(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
     PathId(id): PathId<AppId>,
+    IfMatch(pre): IfMatch,
     JsonBody(decision): JsonBody<ReviewDecision>,
-) -> ApiResult<Json<PartnerApp>> {
-    Ok(Json(s.registry.review_app(&actor, id, decision).await?))
+) -> ApiResult<Tagged<PartnerApp>> {
+    Ok(tagged(
+        s.registry.review_app(&actor, id, decision, &pre).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -128,11 +146,12 @@ async fn visibility(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
     PathId(id): PathId<AppId>,
+    IfMatch(pre): IfMatch,
     JsonBody(req): JsonBody<VisibilityRequest>,
-) -> ApiResult<Json<PartnerApp>> {
-    Ok(Json(
+) -> ApiResult<Tagged<PartnerApp>> {
+    Ok(tagged(
         s.registry
-            .set_visibility(&actor, id, req.visibility)
+            .set_visibility(&actor, id, req.visibility, &pre)
             .await?,
     ))
 }
@@ -147,11 +166,12 @@ async fn resource_server(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
     PathId(id): PathId<AppId>,
+    IfMatch(pre): IfMatch,
     JsonBody(req): JsonBody<ResourceServerRequest>,
-) -> ApiResult<Json<PartnerApp>> {
-    Ok(Json(
+) -> ApiResult<Tagged<PartnerApp>> {
+    Ok(tagged(
         s.registry
-            .set_resource_server(&actor, id, req.resource_server)
+            .set_resource_server(&actor, id, req.resource_server, &pre)
             .await?,
     ))
 }

@@ -4,7 +4,7 @@ use crate::{
     AppState,
     auth::SignedIn,
     error::ApiResult,
-    extract::{JsonBody, PathId},
+    extract::{IfMatch, JsonBody, PathId, Tagged},
 };
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use portico_domain::{
@@ -45,17 +45,20 @@ async fn show(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
     PathId(id): PathId<CompanyId>,
-) -> ApiResult<Json<Company>> {
-    Ok(Json(s.registry.company(&actor, id).await?))
+) -> ApiResult<Tagged<Company>> {
+    let company = s.registry.company(&actor, id).await?;
+    Ok(Tagged(company.version, company))
 }
 
 async fn update(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
     PathId(id): PathId<CompanyId>,
+    IfMatch(pre): IfMatch,
     JsonBody(changes): JsonBody<CompanyChanges>,
-) -> ApiResult<Json<Company>> {
-    Ok(Json(s.registry.update_company(&actor, id, changes).await?))
+) -> ApiResult<Tagged<Company>> {
+    let company = s.registry.update_company(&actor, id, changes, &pre).await?;
+    Ok(Tagged(company.version, company))
 }
 
 async fn users(
@@ -85,15 +88,18 @@ async fn user(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
     PathId(id): PathId<UserId>,
-) -> ApiResult<Json<User>> {
-    Ok(Json(s.registry.user(&actor, id).await?))
+) -> ApiResult<Tagged<User>> {
+    let user = s.registry.user(&actor, id).await?;
+    Ok(Tagged(user.version, user))
 }
 
 async fn update_user(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
     PathId(id): PathId<UserId>,
+    IfMatch(pre): IfMatch,
     JsonBody(changes): JsonBody<UserChanges>,
-) -> ApiResult<Json<User>> {
-    Ok(Json(s.registry.update_user(&actor, id, changes).await?))
+) -> ApiResult<Tagged<User>> {
+    let user = s.registry.update_user(&actor, id, changes, &pre).await?;
+    Ok(Tagged(user.version, user))
 }

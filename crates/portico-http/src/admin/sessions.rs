@@ -12,7 +12,7 @@ use axum::{
     extract::State,
     http::{HeaderMap, StatusCode, header},
     response::IntoResponse,
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 use portico_domain::Actor;
 use serde::Deserialize;
@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/session", post(sign_in).delete(sign_out))
+        .route("/session/all", delete(sign_out_everywhere))
         .route("/me", get(me))
 }
 
@@ -81,6 +82,21 @@ async fn sign_out(
             header::SET_COOKIE,
             auth::clear_session_cookie(state.settings.secure_cookies),
         )],
+    ))
+}
+
+/// Sign out everywhere: every session of the signed-in user ends, this one included.
+async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    SignedIn(actor): SignedIn,
+) -> ApiResult<impl IntoResponse> {
+    let ended = state.registry.sign_out_everywhere(&actor).await?;
+    Ok((
+        [(
+            header::SET_COOKIE,
+            auth::clear_session_cookie(state.settings.secure_cookies),
+        )],
+        Json(json!({ "sessions_ended": ended })),
     ))
 }
 

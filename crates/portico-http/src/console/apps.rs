@@ -17,7 +17,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use minijinja::context;
-use portico_domain::{AppId, DomainError, DomainResult, PartnerApp, Visibility};
+use portico_domain::{AppId, DomainError, DomainResult, IfVersion, PartnerApp, Visibility};
 use portico_registry::RegisteredApp;
 
 /// An app id from the path; anything else is an app that does not exist.
@@ -176,7 +176,7 @@ pub async fn edit_form(
     Path(id): Path<String>,
 ) -> ConsoleResult<Page> {
     let app = s.registry.app_to_change(&cx.actor, app_id(&id)?).await?;
-    Ok(form_page(&s, &cx, Some(&app), &AppForm::of(&app.spec)))
+    Ok(form_page(&s, &cx, Some(&app), &AppForm::modify(&app)))
 }
 
 pub async fn modify(
@@ -191,7 +191,7 @@ pub async fn modify(
     let again = || form_page(&s, &cx, Some(&app), &form);
     let changes = form.changes().or_form(again)?;
     s.registry
-        .modify_app(&cx.actor, id, changes)
+        .modify_app(&cx.actor, id, changes, &form.precondition())
         .await
         .or_form(again)?;
     Ok(Redirect::to(&format!("/admin/apps/{id}?done=modified")).into_response())
@@ -240,7 +240,7 @@ pub async fn new_secret(
     .or_form(again)?;
     let registered = s
         .registry
-        .new_secret(&cx.actor, id, grace)
+        .new_secret(&cx.actor, id, grace, &IfVersion::Any)
         .await
         .or_form(again)?;
     Ok(secret_page(&s, &cx, &registered, Some(grace)))
@@ -254,7 +254,9 @@ pub async fn submit(
 ) -> ConsoleResult<Response> {
     let id = app_id(&id)?;
     or_app_page(
-        s.registry.submit_for_review(&cx.actor, id).await,
+        s.registry
+            .submit_for_review(&cx.actor, id, &IfVersion::Any)
+            .await,
         &s,
         &cx,
         id,
@@ -271,7 +273,11 @@ pub async fn visibility(
 ) -> ConsoleResult<Response> {
     let id = app_id(&id)?;
     let result = match f.get("visibility").and_then(Visibility::parse) {
-        Some(v) => s.registry.set_visibility(&cx.actor, id, v).await,
+        Some(v) => {
+            s.registry
+                .set_visibility(&cx.actor, id, v, &IfVersion::Any)
+                .await
+        }
         None => Err(DomainError::invalid(
             "visibility",
             "choose Private, Public or Global",

@@ -54,9 +54,9 @@ pub trait OrForm<T> {
 impl<T> OrForm<T> for DomainResult<T> {
     fn or_form(self, form: impl FnOnce() -> Page) -> ConsoleResult<T> {
         self.map_err(|error| match error {
-            DomainError::Invalid { .. } | DomainError::Conflict { .. } => {
-                ConsoleError::on_form(error, form())
-            }
+            DomainError::Invalid { .. }
+            | DomainError::Conflict { .. }
+            | DomainError::Stale { .. } => ConsoleError::on_form(error, form()),
             other => other.into(),
         })
     }
@@ -142,6 +142,19 @@ impl IntoResponse for ConsoleError {
                         .status(StatusCode::CONFLICT)
                         .into_response();
                 }
+                // The form was filled in on an older version: keep the user's input, say why
+                // nothing was saved.
+                (DomainError::Stale { what }, Some(form)) => {
+                    return form
+                        .with(context! { alert => stale_message(what) })
+                        .status(StatusCode::CONFLICT)
+                        .into_response();
+                }
+                (DomainError::Stale { what }, None) => ErrorPage::new(
+                    StatusCode::CONFLICT,
+                    "Changed meanwhile",
+                    stale_message(what),
+                ),
                 (DomainError::Invalid { message, .. }, None) => {
                     ErrorPage::new(StatusCode::BAD_REQUEST, "Invalid request", message)
                 }
@@ -199,6 +212,11 @@ impl IntoResponse for ConsoleError {
         };
         page.render(None)
     }
+}
+
+/// What a stale form submit says: nothing was saved, and how to see what is there now.
+fn stale_message(what: &str) -> String {
+    format!("This {what} was changed meanwhile; reload to see the current version.")
 }
 
 /// Percent-encodes a query parameter value.

@@ -13,6 +13,7 @@ use axum::{
 };
 use portico_domain::{
     ApiSelection, AppChanges, AppRegistration, AppSpec, DomainError, DomainResult, GrantType,
+    IfVersion, PartnerApp,
 };
 use portico_oauth::params::{FormLimits, read_pairs};
 use serde::Serialize;
@@ -107,6 +108,9 @@ pub struct AppForm {
     pub redirect_uris: String,
     /// The checked grant types (`grant_type=<name>`).
     pub grant_types: Vec<String>,
+    /// Modify only: the version of the app the form was filled in on (a hidden field), so a
+    /// change made meanwhile is not overwritten by the form's older values.
+    pub version: String,
 }
 
 impl AppForm {
@@ -122,7 +126,15 @@ impl AppForm {
         }
     }
 
-    /// The Modify form of a registered app.
+    /// The Modify form of a registered app, at its current version.
+    pub fn modify(app: &PartnerApp) -> Self {
+        Self {
+            version: app.version.to_string(),
+            ..Self::of(&app.spec)
+        }
+    }
+
+    /// A registered spec as the form shows it.
     pub fn of(spec: &AppSpec) -> Self {
         Self {
             name: spec.name.clone(),
@@ -144,6 +156,7 @@ impl AppForm {
                 .iter()
                 .map(|g| g.as_str().to_owned())
                 .collect(),
+            version: String::new(),
         }
     }
 
@@ -162,6 +175,17 @@ impl AppForm {
                 .collect(),
             redirect_uris: form.text("redirect_uris"),
             grant_types: form.all("grant_type").map(str::to_owned).collect(),
+            version: form.text("version"),
+        }
+    }
+
+    /// The version the Modify form was shown at, as the write's precondition. A form without
+    /// one (from before versions) changes the current version; an unreadable one never
+    /// matches.
+    pub fn precondition(&self) -> IfVersion {
+        match self.version.trim() {
+            "" => IfVersion::Any,
+            v => IfVersion::OneOf(v.parse().into_iter().collect()),
         }
     }
 

@@ -45,6 +45,10 @@ pub fn router() -> Router<AppState> {
             get(session::sign_in_form).post(session::sign_in),
         )
         .route("/admin/sign-out", post(session::sign_out))
+        .route(
+            "/admin/sign-out-everywhere",
+            post(session::sign_out_everywhere),
+        )
         .route("/admin/apps", get(apps::list).post(apps::register))
         .route("/admin/apps/new", get(apps::new_form))
         .route("/admin/apps/{app_id}", get(apps::show))

@@ -15,7 +15,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use minijinja::context;
-use portico_domain::{DomainError, ReviewDecision};
+use portico_domain::{DomainError, IfVersion, ReviewDecision};
 use std::collections::HashMap;
 
 /// The queue; `failed` is the app whose decision failed, with what was typed for it.
@@ -91,7 +91,11 @@ pub async fn decide(
         },
         _ => return Err(ConsoleError::BadRequest("choose Approve or Reject".into())),
     };
-    match s.registry.review_app(&cx.actor, id, decision).await {
+    match s
+        .registry
+        .review_app(&cx.actor, id, decision, &IfVersion::Any)
+        .await
+    {
         Ok(app) => {
             let done = app.review.status.as_str();
             Ok(Redirect::to(&format!("/admin/review?done={done}&app={id}")).into_response())

@@ -297,6 +297,23 @@ pub async fn sign_out(
         .into_response())
 }
 
+/// Sign out everywhere: ends every session of the user, on every browser and script.
+pub async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    console: Console,
+    CsrfForm(_): CsrfForm,
+) -> ConsoleResult<Response> {
+    state.registry.sign_out_everywhere(&console.actor).await?;
+    Ok((
+        [(
+            header::SET_COOKIE,
+            auth::clear_session_cookie(state.settings.secure_cookies),
+        )],
+        Redirect::to("/admin/sign-in?signed_out=1"),
+    )
+        .into_response())
+}
+
 pub(super) fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next()

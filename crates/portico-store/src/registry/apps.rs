@@ -6,13 +6,14 @@ use crate::{
 };
 use async_trait::async_trait;
 use portico_domain::{
-    AppId, AppSpec, AuditEvent, Change, CompanyId, DomainResult, GrantType, PartnerApp, Review,
-    ReviewStatus, UserId, Visibility,
-    repo::{AppStore, ClientSecrets, Enablement, EnablementStore},
+    AppId, AppSpec, AuditEvent, Change, CompanyId, DomainError, DomainResult, GrantType,
+    PartnerApp, Review, ReviewStatus, UserId, Visibility,
+    repo::{AppPart, AppStore, ClientSecrets, Enablement, EnablementStore},
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, Condition, EntityTrait, QueryFilter,
-    QueryOrder, Set, sea_query::OnConflict,
+    ActiveValue::NotSet,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::{Expr, OnConflict},
 };
 use std::collections::HashMap;
 
@@ -49,10 +50,11 @@ fn to_domain(m: partner_app::Model) -> DomainResult<PartnerApp> {
         secret_rotated_at: m.secret_rotated_at,
         created_at: m.created_at,
         updated_at: m.updated_at,
+        version: m.version,
     })
 }
 
-/// Every column but the secrets and `created_at`, which only their own operations set.
+/// Every column of a new app but the secrets.
 fn to_active(a: &PartnerApp) -> partner_app::ActiveModel {
     partner_app::ActiveModel {
         id: Set(a.id.0),
@@ -80,9 +82,60 @@ fn to_active(a: &PartnerApp) -> partner_app::ActiveModel {
         previous_secret_hash: NotSet,
         previous_secret_valid_until: NotSet,
         secret_rotated_at: Set(a.secret_rotated_at),
-        created_at: NotSet,
+        created_at: Set(a.created_at),
         updated_at: Set(a.updated_at),
+        version: Set(a.version),
     }
+}
+
+/// The column values an operation owns, for its conditional UPDATE.
+fn owned_columns(
+    a: &PartnerApp,
+    parts: &[AppPart],
+    secrets: Option<&ClientSecrets>,
+) -> Vec<(partner_app::Column, sea_orm::Value)> {
+    use partner_app::Column as C;
+    let mut cols: Vec<(C, sea_orm::Value)> = vec![(C::UpdatedAt, a.updated_at.into())];
+    for part in parts {
+        match part {
+            AppPart::Spec => cols.extend([
+                (C::Name, a.spec.name.clone().into()),
+                (C::Description, a.spec.description.clone().into()),
+                (C::Active, a.spec.active.into()),
+                (C::Apis, json(&a.spec.apis).into()),
+                (C::RedirectUris, json(&a.spec.redirect_uris).into()),
+                (
+                    C::GrantTypes,
+                    json(
+                        &a.spec
+                            .grant_types
+                            .iter()
+                            .map(|g| g.as_str())
+                            .collect::<Vec<_>>(),
+                    )
+                    .into(),
+                ),
+            ]),
+            AppPart::Review => cols.extend([
+                (C::ReviewStatus, a.review.status.as_str().into()),
+                (C::ReviewReason, a.review.reason.clone().into()),
+                (C::SubmittedAt, a.review.submitted_at.into()),
+                (C::ReviewedBy, a.review.reviewed_by.map(|u| u.0).into()),
+                (C::ReviewedAt, a.review.reviewed_at.into()),
+            ]),
+            AppPart::Visibility => cols.push((C::Visibility, a.visibility.as_str().into())),
+            AppPart::ResourceServer => cols.push((C::ResourceServer, a.resource_server.into())),
+        }
+    }
+    if let Some(s) = secrets {
+        cols.extend([
+            (C::SecretHash, s.current_hash.clone().into()),
+            (C::PreviousSecretHash, s.previous_hash.clone().into()),
+            (C::PreviousSecretValidUntil, s.previous_valid_until.into()),
+            (C::SecretRotatedAt, a.secret_rotated_at.into()),
+        ]);
+    }
+    cols
 }
 
 /// The app's list columns are plain data and cannot fail to serialize.
@@ -114,7 +167,6 @@ impl AppStore for Store {
         am.secret_hash = Set(secret_hash.to_owned());
         am.previous_secret_hash = Set(None);
         am.previous_secret_valid_until = Set(None);
-        am.created_at = Set(app.created_at);
         partner_app::Entity::insert(am)
             .exec(&txn)
             .await
@@ -168,33 +220,37 @@ impl AppStore for Store {
             .collect()
     }
 
-    async fn update_app(&self, app: &PartnerApp, audit: &AuditEvent) -> DomainResult<()> {
+    async fn update_app(
+        &self,
+        expected_version: i64,
+        app: &PartnerApp,
+        parts: &[AppPart],
+        secrets: Option<&ClientSecrets>,
+        audit: &AuditEvent,
+    ) -> DomainResult<()> {
         let txn = self.begin().await?;
-        to_active(app).update(&txn).await.map_err(|e| {
+        let mut update = partner_app::Entity::update_many()
+            .col_expr(
+                partner_app::Column::Version,
+                Expr::value(expected_version + 1),
+            )
+            .filter(partner_app::Column::Id.eq(app.id.0))
+            .filter(partner_app::Column::Version.eq(expected_version));
+        for (col, value) in owned_columns(app, parts, secrets) {
+            update = update.col_expr(col, Expr::value(value));
+        }
+        let written = update.exec(&txn).await.map_err(|e| {
             unique_or_storage(
                 e,
                 "name_taken",
                 "the company already has an application with this name",
             )
         })?;
-        record(&txn, audit).await?;
-        self.commit(txn, &[Change::App(app.id)])
-            .await
-            .map_err(storage)
-    }
-
-    async fn replace_secret(
-        &self,
-        app: &PartnerApp,
-        secrets: &ClientSecrets,
-        audit: &AuditEvent,
-    ) -> DomainResult<()> {
-        let txn = self.begin().await?;
-        let mut am = to_active(app);
-        am.secret_hash = Set(secrets.current_hash.clone());
-        am.previous_secret_hash = Set(secrets.previous_hash.clone());
-        am.previous_secret_valid_until = Set(secrets.previous_valid_until);
-        am.update(&txn).await.map_err(storage)?;
+        if written.rows_affected != 1 {
+            // Changed (or deleted) since it was read: nothing is written, not even the audit.
+            txn.rollback().await.map_err(storage)?;
+            return Err(DomainError::stale("application"));
+        }
         record(&txn, audit).await?;
         self.commit(txn, &[Change::App(app.id)])
             .await

@@ -1,10 +1,17 @@
 use super::{corrupt, record};
-use crate::{Store, entity::company, storage};
+use crate::{
+    Store,
+    entity::{company, user},
+    storage,
+};
 use async_trait::async_trait;
 use portico_domain::{
-    AuditEvent, Change, Company, CompanyId, DomainResult, Edition, repo::CompanyStore,
+    AuditEvent, Change, Company, CompanyId, DomainError, DomainResult, Edition, repo::CompanyStore,
 };
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryOrder};
+use sea_orm::{
+    ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
+};
 
 fn to_domain(m: company::Model) -> DomainResult<Company> {
     Ok(Company {
@@ -15,6 +22,7 @@ fn to_domain(m: company::Model) -> DomainResult<Company> {
         development_partner: m.development_partner,
         enabled: m.enabled,
         created_at: m.created_at,
+        version: m.version,
     })
 }
 
@@ -28,6 +36,7 @@ fn to_model(c: &Company) -> company::Model {
         enabled: c.enabled,
         created_at: c.created_at,
         updated_at: chrono::Utc::now(),
+        version: c.version,
     }
 }
 
@@ -63,13 +72,44 @@ impl CompanyStore for Store {
             .collect()
     }
 
-    async fn update_company(&self, company: &Company, audit: &AuditEvent) -> DomainResult<()> {
+    async fn update_company(
+        &self,
+        expected_version: i64,
+        c: &Company,
+        end_sessions: bool,
+        audit: &AuditEvent,
+    ) -> DomainResult<()> {
+        use company::Column as C;
         let txn = self.begin().await?;
-        let mut am = to_model(company).into_active_model().reset_all();
-        am.created_at = sea_orm::ActiveValue::NotSet;
-        am.update(&txn).await.map_err(storage)?;
+        let written = company::Entity::update_many()
+            .col_expr(C::Name, Expr::value(c.name.clone()))
+            .col_expr(C::Edition, Expr::value(c.edition.as_str()))
+            .col_expr(C::DevelopmentPartner, Expr::value(c.development_partner))
+            .col_expr(C::Enabled, Expr::value(c.enabled))
+            .col_expr(C::UpdatedAt, Expr::value(chrono::Utc::now()))
+            .col_expr(C::Version, Expr::value(expected_version + 1))
+            .filter(C::Id.eq(c.id.0))
+            .filter(C::Version.eq(expected_version))
+            .exec(&txn)
+            .await
+            .map_err(storage)?;
+        if written.rows_affected != 1 {
+            txn.rollback().await.map_err(storage)?;
+            return Err(DomainError::stale("company"));
+        }
+        if end_sessions {
+            let users: Vec<uuid::Uuid> = user::Entity::find()
+                .select_only()
+                .column(user::Column::Id)
+                .filter(user::Column::CompanyId.eq(c.id.0))
+                .into_tuple()
+                .all(&txn)
+                .await
+                .map_err(storage)?;
+            super::sessions::delete_sessions_of(&txn, &users).await?;
+        }
         record(&txn, audit).await?;
-        self.commit(txn, &[Change::Company(company.id)])
+        self.commit(txn, &[Change::Company(c.id)])
             .await
             .map_err(storage)
     }

@@ -5,7 +5,7 @@ use portico_domain::{
     DomainResult, TokenDigest, UserId,
     repo::{AdminSession, SessionStore},
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 #[async_trait]
 impl SessionStore for Store {
@@ -43,6 +43,10 @@ impl SessionStore for Store {
         Ok(())
     }
 
+    async fn delete_sessions_of(&self, user: UserId) -> DomainResult<u64> {
+        delete_sessions_of(&self.db, &[user.0]).await
+    }
+
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> DomainResult<u64> {
         Ok(admin_session::Entity::delete_many()
             .filter(admin_session::Column::ExpiresAt.lte(now))
@@ -51,4 +55,20 @@ impl SessionStore for Store {
             .map_err(storage)?
             .rows_affected)
     }
+}
+
+/// Ends every session of these users, inside the caller's transaction when given one.
+pub(crate) async fn delete_sessions_of(
+    db: &impl ConnectionTrait,
+    users: &[uuid::Uuid],
+) -> DomainResult<u64> {
+    if users.is_empty() {
+        return Ok(0);
+    }
+    Ok(admin_session::Entity::delete_many()
+        .filter(admin_session::Column::UserId.is_in(users.iter().copied()))
+        .exec(db)
+        .await
+        .map_err(storage)?
+        .rows_affected)
 }

@@ -2,10 +2,11 @@ use super::record;
 use crate::{Store, entity::user, storage, unique_or_storage};
 use async_trait::async_trait;
 use portico_domain::{
-    AuditEvent, Change, CompanyId, DomainResult, Permissions, User, UserId, repo::UserStore,
+    AuditEvent, Change, CompanyId, DomainError, DomainResult, Permissions, User, UserId,
+    repo::UserStore,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveValue::NotSet, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, sea_query::Expr,
 };
 
 fn to_domain(m: user::Model) -> User {
@@ -21,6 +22,7 @@ fn to_domain(m: user::Model) -> User {
             staff: m.staff,
         },
         created_at: m.created_at,
+        version: m.version,
     }
 }
 
@@ -37,6 +39,7 @@ fn to_active(u: &User) -> user::ActiveModel {
         staff: Set(u.permissions.staff),
         created_at: Set(u.created_at),
         updated_at: Set(chrono::Utc::now()),
+        version: Set(u.version),
     }
 }
 
@@ -92,17 +95,37 @@ impl UserStore for Store {
 
     async fn update_user(
         &self,
+        expected_version: i64,
         u: &User,
         password_hash: Option<&str>,
+        end_sessions: bool,
         audit: &AuditEvent,
     ) -> DomainResult<()> {
+        use user::Column as C;
         let txn = self.begin().await?;
-        let mut am = to_active(u);
-        am.created_at = NotSet;
+        let mut update = user::Entity::update_many()
+            .col_expr(C::DisplayName, Expr::value(u.display_name.clone()))
+            .col_expr(C::Enabled, Expr::value(u.enabled))
+            .col_expr(
+                C::WebServicesAdministrator,
+                Expr::value(u.permissions.web_services_administrator),
+            )
+            .col_expr(C::CanAdminister, Expr::value(u.permissions.can_administer))
+            .col_expr(C::Staff, Expr::value(u.permissions.staff))
+            .col_expr(C::UpdatedAt, Expr::value(chrono::Utc::now()))
+            .col_expr(C::Version, Expr::value(expected_version + 1))
+            .filter(C::Id.eq(u.id.0))
+            .filter(C::Version.eq(expected_version));
         if let Some(hash) = password_hash {
-            am.password_hash = Set(hash.to_owned());
+            update = update.col_expr(C::PasswordHash, Expr::value(hash.to_owned()));
         }
-        am.update(&txn).await.map_err(storage)?;
+        if update.exec(&txn).await.map_err(storage)?.rows_affected != 1 {
+            txn.rollback().await.map_err(storage)?;
+            return Err(DomainError::stale("user"));
+        }
+        if end_sessions {
+            super::sessions::delete_sessions_of(&txn, &[u.id.0]).await?;
+        }
         record(&txn, audit).await?;
         self.commit(txn, &[Change::User(u.id)])
             .await
