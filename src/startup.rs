@@ -39,6 +39,7 @@ pub struct Application {
     public_url: String,
     sandbox: Option<Sandbox>,
     _listener_task: Option<tokio::task::JoinHandle<()>>,
+    _housekeeping: tokio::task::JoinHandle<()>,
 }
 
 /// Loads the catalog named by the configuration; a malformed one names file and line.
@@ -85,6 +86,9 @@ fn registry_settings(config: &Config) -> RegistrySettings {
         sign_in_failures: FailureBudget::new(
             config.limits.sign_in_failures_burst,
             config.limits.sign_in_failures_per_minute,
+        ),
+        request_token_ttl: chrono::Duration::seconds(
+            config.tokens.request_token_ttl_seconds.into(),
         ),
     }
 }
@@ -157,7 +161,6 @@ pub fn oauth_settings(config: &Config, issuer: String) -> OAuthSettings {
         access_token_ttl: t.access_token_ttl_seconds.into(),
         refresh_token_ttl: t.refresh_token_ttl_seconds.into(),
         authorization_code_ttl: t.authorization_code_ttl_seconds.into(),
-        request_token_ttl: t.request_token_ttl_seconds.into(),
         revocation_cache_entries: config.limits.revocation_cache_entries,
         client_failures: FailureBudget::new(
             config.limits.client_failures_burst,
@@ -233,10 +236,11 @@ impl Application {
             oauth_settings(&config, public_url.clone()),
             Arc::new(store.clone()),
             catalog,
-            registry.clone(),
+            registry.password_check(),
             master,
         )
         .await?;
+        let housekeeping = registry.spawn_housekeeping();
         let state = AppState {
             registry,
             oauth,
@@ -255,6 +259,7 @@ impl Application {
             public_url,
             sandbox,
             _listener_task: listener_task,
+            _housekeeping: housekeeping,
         })
     }
 

@@ -5,6 +5,8 @@
 
 pub mod argon;
 pub mod limits;
+pub mod sign_in;
 
 pub use argon::{ArgonPool, Lane, Saturated};
 pub use limits::{Limiter, Standing};
+pub use sign_in::PasswordCheck;

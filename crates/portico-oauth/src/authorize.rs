@@ -4,15 +4,11 @@
 //! registered, errors are shown on a page, never redirected (RFC 6749 §4.1.2.1).
 
 use crate::error::OAuthError;
-use crate::flows::{Flow, OxideRequest};
 use crate::issue::Principal;
+use crate::oxide::{self, AuthorizationRefusal, Refusal};
 use crate::params::Params;
 use crate::{OAuthService, now};
-use oxide_auth::code_grant::authorization::{Error as AuthError, ErrorUrl};
-use oxide_auth::code_grant::error::{AuthorizationError, AuthorizationErrorType};
-use oxide_auth_async::code_grant::authorization::authorization_code;
 use portico_domain::{Actor, AppId, GrantType, PartnerApp, normalize_redirect_uri};
-use std::borrow::Cow;
 use url::Url;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,51 +97,23 @@ impl OAuthService {
         let Some(client) = client else {
             return refuse(400, "unknown client_id");
         };
-        let request = OxideRequest::authorization(params);
-        let mut flow = Flow::new(inner, client.clone(), None, params, now);
-        let pending = match authorization_code(&mut flow, &request).await {
+        let pending = match oxide::authorization_request(inner, client.clone(), params, now).await {
             Ok(p) => p,
-            Err(AuthError::Ignore) => {
-                let why = flow
-                    .take_failure()
-                    .map(|f| f.description())
-                    .unwrap_or_else(|| {
-                        "the request is invalid: check client_id and redirect_uri".into()
-                    });
-                return refuse(400, why);
-            }
-            Err(AuthError::Redirect(e)) => {
-                let ours = flow.take_failure().map(|f| f.description());
-                return AuthorizeStep::Redirect(self.error_redirect(e.into(), ours));
-            }
-            Err(AuthError::PrimitiveError) => {
-                return failed(
-                    &flow
-                        .take_failure()
-                        .unwrap_or(OAuthError::Server("authorization flow".into())),
-                );
-            }
-        };
-        let redirect = pending.pre_grant().redirect_uri.to_url();
-        let state = pending.as_solicitation().state().map(str::to_owned);
-        let error = |kind, description: &str| {
-            let mut err = AuthorizationError::default();
-            err.set_type(kind);
-            let url = ErrorUrl::new(redirect.clone(), state.as_deref(), err).into();
-            AuthorizeStep::Redirect(self.error_redirect(url, Some(description.to_owned())))
+            Err(AuthorizationRefusal::Page(e)) => return refuse(400, e.description()),
+            Err(AuthorizationRefusal::Redirect(url)) => return AuthorizeStep::Redirect(url),
+            Err(AuthorizationRefusal::Server(e)) => return failed(&e),
         };
         let app = &client.app;
         if !app.spec.active {
-            return error(
-                AuthorizationErrorType::UnauthorizedClient,
-                "application is not active",
+            return AuthorizeStep::Redirect(
+                pending.refuse(Refusal::UnauthorizedClient, "application is not active"),
             );
         }
         if !app.allows_grant(GrantType::AuthorizationCode) {
-            return error(
-                AuthorizationErrorType::UnauthorizedClient,
+            return AuthorizeStep::Redirect(pending.refuse(
+                Refusal::UnauthorizedClient,
                 "the application is not registered for the authorization_code grant",
-            );
+            ));
         }
         let Some(actor) = user else {
             return AuthorizeStep::SignIn;
@@ -157,71 +125,27 @@ impl OAuthService {
         match inner.check_principal(app, &principal).await {
             Ok(()) => {}
             Err(e @ OAuthError::Server(_)) => return failed(&e),
-            Err(e) => return error(AuthorizationErrorType::AccessDenied, &e.description()),
+            Err(e) => {
+                return AuthorizeStep::Redirect(
+                    pending.refuse(Refusal::AccessDenied, &e.description()),
+                );
+            }
         }
         match decision {
             None => AuthorizeStep::Consent(self.consent(
                 app,
                 actor,
-                &pending.pre_grant().scope.to_string(),
-                &redirect,
+                &pending.scope(),
+                &pending.redirect_uri(),
             )),
-            Some(Decision::Deny) => error(
-                AuthorizationErrorType::AccessDenied,
-                "the user denied the request",
+            Some(Decision::Deny) => AuthorizeStep::Redirect(
+                pending.refuse(Refusal::AccessDenied, "the user denied the request"),
             ),
-            Some(Decision::Allow) => match pending
-                .authorize(&mut flow, Cow::Owned(principal.encode()))
-                .await
-            {
-                Ok(url) => AuthorizeStep::Redirect(self.with_iss(url)),
-                Err(_) => failed(
-                    &flow
-                        .take_failure()
-                        .unwrap_or(OAuthError::Server("issuing the code".into())),
-                ),
+            Some(Decision::Allow) => match pending.issue_code(principal).await {
+                Ok(url) => AuthorizeStep::Redirect(url),
+                Err(e) => failed(&e),
             },
         }
-    }
-
-    /// An error redirect in RFC 6749 §4.1.2.1 terms. oxide-auth names its parameters
-    /// `description` and `uri` instead of `error_description` and `error_uri`; they come after
-    /// its `error`, so only those are renamed (the client's own redirect URI may well have a
-    /// `description` parameter). Our precise description replaces oxide-auth's generic one.
-    fn error_redirect(&self, url: Url, description: Option<String>) -> String {
-        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        let Some(at) = pairs.iter().rposition(|(k, _)| k == "error") else {
-            return self.with_iss(url);
-        };
-        let (kept, oxide) = pairs.split_at(at + 1);
-        let find = |name: &str| {
-            oxide
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        };
-        let mut out = url.clone();
-        {
-            let mut q = out.query_pairs_mut();
-            q.clear();
-            for (k, v) in kept {
-                q.append_pair(k, v);
-            }
-            if let Some(d) = description.or_else(|| find("description")) {
-                q.append_pair("error_description", &d);
-            }
-            if let Some(u) = find("uri") {
-                q.append_pair("error_uri", &u);
-            }
-        }
-        self.with_iss(out)
-    }
-
-    /// RFC 9207: the authorization response names its issuer, against mix-up attacks.
-    fn with_iss(&self, mut url: Url) -> String {
-        url.query_pairs_mut()
-            .append_pair("iss", &self.inner.settings.issuer);
-        url.to_string()
     }
 
     fn consent(&self, app: &PartnerApp, actor: &Actor, scope: &str, redirect: &Url) -> Consent {

@@ -5,9 +5,10 @@
 use crate::Inner;
 use crate::error::{OAuthError, OAuthResult};
 use crate::jwt::AccessClaims;
+use crate::params::Params;
 use portico_domain::{
     CompanyId, DomainError, PartnerApp, PlainSecret, PrincipalType, RefreshTokenRecord, ScopeSet,
-    TokenGrant, UserId, secret::random_token,
+    TokenGrant, UserId, resolve_scope, secret::random_token,
 };
 
 /// On whose behalf tokens are issued.
@@ -34,29 +35,6 @@ impl Principal {
             },
             None => Principal::Company(grant.company_id),
         }
-    }
-
-    /// The form oxide-auth carries as a grant's `owner_id`.
-    pub(crate) fn encode(&self) -> String {
-        match self {
-            Principal::User { user, company } => format!("user:{user}:{company}"),
-            Principal::Company(c) => format!("company:{c}"),
-            Principal::App => "app".into(),
-        }
-    }
-
-    pub(crate) fn decode(s: &str) -> Option<Self> {
-        let mut parts = s.split(':');
-        let p = match parts.next()? {
-            "user" => Principal::User {
-                user: parts.next()?.parse().ok()?,
-                company: parts.next()?.parse().ok()?,
-            },
-            "company" => Principal::Company(parts.next()?.parse().ok()?),
-            "app" => Principal::App,
-            _ => return None,
-        };
-        parts.next().is_none().then_some(p)
     }
 }
 
@@ -101,6 +79,39 @@ impl Inner {
             return Err(OAuthError::invalid_grant(NOT_ENABLED));
         }
         Ok(())
+    }
+
+    /// Revokes a grant whose refresh token was reused; a failure is logged (the caller is
+    /// refused either way).
+    pub(crate) async fn revoke_grant(&self, grant_id: &str, now: i64) {
+        if let Err(e) = self
+            .directory
+            .store()
+            .revoke_grants(&[grant_id.to_owned()], now)
+            .await
+        {
+            tracing::error!(error = %e, "revoking a reused grant failed");
+        }
+    }
+
+    /// Starts a grant for a user or company with the scope asked (or all the app registered),
+    /// for the password grants.
+    pub(crate) async fn grant_for(
+        &self,
+        app: &PartnerApp,
+        principal: Principal,
+        params: &Params,
+        now: i64,
+    ) -> OAuthResult<IssuedTokens> {
+        self.check_principal(app, &principal).await?;
+        let scope = resolve_scope(params.get("scope"), &app.registered_scopes(), &self.catalog)?;
+        if scope.is_empty() {
+            return Err(OAuthError::InvalidScope(
+                "the application registered no APIs, so there is no scope to grant".into(),
+            ));
+        }
+        let (_, issued) = self.start_grant(app, &principal, &scope, None, now).await?;
+        Ok(issued)
     }
 
     /// A signed access token for `principal`; returns the token and its lifetime.
@@ -206,26 +217,5 @@ impl Inner {
                 refresh_token: Some(refresh),
             },
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn principals_round_trip() {
-        for p in [
-            Principal::User {
-                user: UserId::new(),
-                company: CompanyId::new(),
-            },
-            Principal::Company(CompanyId::new()),
-            Principal::App,
-        ] {
-            assert_eq!(Principal::decode(&p.encode()), Some(p));
-        }
-        assert_eq!(Principal::decode("user:x:y"), None);
-        assert_eq!(Principal::decode("app:extra"), None);
     }
 }

@@ -152,7 +152,6 @@ mod tests {
             access_token_ttl: 3600,
             refresh_token_ttl: 86400,
             authorization_code_ttl: 60,
-            request_token_ttl: 86400,
             revocation_cache_entries: 100,
             client_failures: portico_domain::FailureBudget::new(20, 10),
         }

@@ -1,22 +1,25 @@
-//! Portico's OAuth 2.0 service. oxide-auth (through oxide-auth-async) runs the protocol flows
-//! that it has (authorization code with PKCE, client credentials, refresh); beside them, in
-//! this crate and nowhere else: Concur's password grants (user and company request token),
-//! JWT access tokens and their keys, introspection (RFC 7662), revocation (RFC 7009),
-//! metadata (RFC 8414), and the caches that keep the hot path off the database.
+//! Portico's OAuth 2.0 service: the token endpoint's grants, one module each (`grants`), over
+//! one client authentication (`client`); the authorization endpoint (`authorize`); JWT access
+//! tokens and their keys; introspection (RFC 7662), revocation (RFC 7009), metadata (RFC 8414);
+//! and the caches that keep the hot path off the database (`directory`). oxide-auth runs the
+//! authorization request and the code exchange, behind one module (`oxide`).
+//!
+//! It depends on the domain, its storage ports, and `portico-guard` (argon2 pool, failure
+//! budgets, password checks); the registry's use cases and permission checks are not its
+//! business.
 
 mod authorize;
 mod client;
 pub mod directory;
 pub mod error;
-mod flows;
+mod grants;
 mod introspect;
 mod issue;
 pub mod jwt;
 pub mod keys;
 mod metadata;
+mod oxide;
 pub mod params;
-mod password;
-mod request_token;
 pub mod settings;
 mod token;
 
@@ -25,13 +28,12 @@ pub use client::{AuthMethod, PresentedClient};
 pub use error::{OAuthError, OAuthResult};
 pub use introspect::BearerError;
 pub use issue::IssuedTokens;
-pub use request_token::IssuedRequestToken;
 pub use settings::{OAuthSettings, SigningAlgorithm};
 
 use directory::{Directory, OAuthStore};
 use keys::{KeyError, KeyRing, MasterKey};
 use portico_domain::{ApiCatalog, Notice};
-use portico_registry::Registry;
+use portico_guard::PasswordCheck;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
@@ -51,7 +53,8 @@ pub(crate) struct Inner {
     pub(crate) settings: OAuthSettings,
     pub(crate) catalog: Arc<ApiCatalog>,
     pub(crate) directory: Directory,
-    pub(crate) registry: Registry,
+    /// The password grant's checks, shared with the admin sign-in.
+    pub(crate) passwords: Arc<PasswordCheck>,
     keys: RwLock<Arc<KeyRing>>,
     /// Access tokens introspected recently whose signature checked out (see `jwt`).
     pub(crate) verified: jwt::VerifiedTokens,
@@ -105,7 +108,7 @@ impl OAuthService {
         settings: OAuthSettings,
         store: Arc<dyn OAuthStore>,
         catalog: Arc<ApiCatalog>,
-        registry: Registry,
+        passwords: Arc<PasswordCheck>,
         master: MasterKey,
     ) -> Result<Self, StartError> {
         let now = now();
@@ -140,7 +143,7 @@ impl OAuthService {
             settings,
             catalog,
             directory,
-            registry,
+            passwords,
             keys: RwLock::new(Arc::new(ring)),
             verified: jwt::VerifiedTokens::default(),
             master,
@@ -262,9 +265,6 @@ async fn housekeeping(inner: Weak<Inner>) {
                 Ok(n) if n > 0 => tracing::info!(rows = n, "expired tokens purged"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purging expired tokens failed"),
-            }
-            if let Err(e) = inner.registry.purge_expired_sessions().await {
-                tracing::warn!(error = %e, "purging expired sessions failed");
             }
             if let Err(e) = inner.directory.limiter.purge(now * 1000).await {
                 tracing::warn!(error = %e, "purging failure budgets failed");

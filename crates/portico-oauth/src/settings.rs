@@ -49,7 +49,6 @@ pub struct OAuthSettings {
     /// Each refresh starts a new window of this length (sliding expiry).
     pub refresh_token_ttl: i64,
     pub authorization_code_ttl: i64,
-    pub request_token_ttl: i64,
     /// Revocations of each kind a node keeps in memory; past it the node asks the database.
     pub revocation_cache_entries: usize,
     /// Failed client authentications allowed per source network and per client.

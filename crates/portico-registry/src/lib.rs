@@ -8,19 +8,21 @@ mod bootstrap;
 mod companies;
 mod enablements;
 pub mod passwords;
+mod request_tokens;
 mod sessions;
 mod users;
 
 pub use apps::RegisteredApp;
 pub use bootstrap::{BootstrapOutcome, Sandbox};
 pub use enablements::AvailableApp;
+pub use request_tokens::IssuedRequestToken;
 pub use sessions::SignedIn;
 
 use portico_domain::{
     Actor, ApiCatalog, AuditEntry, AuditQuery, CompanyId, DomainError, DomainResult, FailureBudget,
     IfVersion, repo::RegistryStore,
 };
-use portico_guard::Limiter;
+use portico_guard::{Limiter, PasswordCheck};
 use std::sync::Arc;
 
 #[derive(Clone, Debug)]
@@ -31,6 +33,8 @@ pub struct RegistrySettings {
     pub max_secret_grace: chrono::Duration,
     /// Failed sign-ins allowed per source network and per login id.
     pub sign_in_failures: FailureBudget,
+    /// How long a company request token can be exchanged.
+    pub request_token_ttl: chrono::Duration,
 }
 
 impl Default for RegistrySettings {
@@ -39,6 +43,7 @@ impl Default for RegistrySettings {
             session_ttl: chrono::Duration::hours(8),
             max_secret_grace: chrono::Duration::days(7),
             sign_in_failures: FailureBudget::new(10, 5),
+            request_token_ttl: chrono::Duration::days(1),
         }
     }
 }
@@ -50,6 +55,7 @@ pub struct Registry {
     catalog: Arc<ApiCatalog>,
     settings: RegistrySettings,
     limiter: Arc<Limiter>,
+    passwords: Arc<PasswordCheck>,
 }
 
 impl Registry {
@@ -58,12 +64,42 @@ impl Registry {
         catalog: Arc<ApiCatalog>,
         settings: RegistrySettings,
     ) -> Self {
+        let limiter = Arc::new(Limiter::new(store.clone()));
         Self {
-            limiter: Arc::new(Limiter::new(store.clone())),
+            passwords: Arc::new(PasswordCheck::new(
+                store.clone(),
+                limiter.clone(),
+                settings.sign_in_failures,
+            )),
+            limiter,
             store,
             catalog,
             settings,
         }
+    }
+
+    /// The sign-in checks, for the token service's password grant: one set of failure
+    /// budgets for every way in.
+    pub fn password_check(&self) -> Arc<PasswordCheck> {
+        self.passwords.clone()
+    }
+
+    /// Every ten minutes: drop expired sessions and failure budgets that are whole again.
+    pub fn spawn_housekeeping(&self) -> tokio::task::JoinHandle<()> {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = registry.purge_expired_sessions().await {
+                    tracing::warn!(error = %e, "purging expired sessions failed");
+                }
+                if let Err(e) = registry.purge_failure_budgets().await {
+                    tracing::warn!(error = %e, "purging failure budgets failed");
+                }
+            }
+        })
     }
 
     pub fn catalog(&self) -> &ApiCatalog {

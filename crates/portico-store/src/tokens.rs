@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use portico_domain::{
     AppId, AuditEvent, AuthorizationCodeRecord, Change, CodeRedemption, CompanyId, DomainResult,
     RefreshTokenRecord, RequestTokenRecord, Rotation, SigningKeyRecord, TokenDigest, TokenGrant,
-    UserId, repo::TokenStore,
+    UserId,
+    repo::{RequestTokenStore, TokenStore},
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
@@ -82,6 +83,48 @@ impl Store {
             Some((_, grant)) if grant.revoked_at.is_some() => Rotation::GrantRevoked,
             _ => Rotation::AlreadyRotated,
         })
+    }
+}
+
+#[async_trait]
+impl RequestTokenStore for Store {
+    async fn insert_request_token(
+        &self,
+        t: &RequestTokenRecord,
+        audit: &AuditEvent,
+    ) -> DomainResult<()> {
+        let txn = self.begin().await?;
+        request_token::Entity::insert(request_token::ActiveModel {
+            digest: Set(t.digest.0.clone()),
+            app_id: Set(t.app_id.0),
+            company_id: Set(t.company_id.0),
+            created_by: Set(t.created_by.0),
+            created_at: Set(t.created_at),
+            expires_at: Set(t.expires_at),
+        })
+        .exec(&txn)
+        .await
+        .map_err(storage)?;
+        record(&txn, audit).await?;
+        self.commit(txn, &[]).await.map_err(storage)
+    }
+
+    async fn find_request_token(
+        &self,
+        digest: &TokenDigest,
+    ) -> DomainResult<Option<RequestTokenRecord>> {
+        Ok(request_token::Entity::find_by_id(digest.0.clone())
+            .one(&self.db)
+            .await
+            .map_err(storage)?
+            .map(|t| RequestTokenRecord {
+                digest: TokenDigest(t.digest),
+                app_id: AppId(t.app_id),
+                company_id: CompanyId(t.company_id),
+                created_by: UserId(t.created_by),
+                created_at: t.created_at,
+                expires_at: t.expires_at,
+            }))
     }
 }
 
@@ -411,45 +454,6 @@ impl TokenStore for Store {
             .await
             .map_err(storage)?
             .is_some())
-    }
-
-    async fn insert_request_token(
-        &self,
-        t: &RequestTokenRecord,
-        audit: &AuditEvent,
-    ) -> DomainResult<()> {
-        let txn = self.begin().await?;
-        request_token::Entity::insert(request_token::ActiveModel {
-            digest: Set(t.digest.0.clone()),
-            app_id: Set(t.app_id.0),
-            company_id: Set(t.company_id.0),
-            created_by: Set(t.created_by.0),
-            created_at: Set(t.created_at),
-            expires_at: Set(t.expires_at),
-        })
-        .exec(&txn)
-        .await
-        .map_err(storage)?;
-        record(&txn, audit).await?;
-        self.commit(txn, &[]).await.map_err(storage)
-    }
-
-    async fn find_request_token(
-        &self,
-        digest: &TokenDigest,
-    ) -> DomainResult<Option<RequestTokenRecord>> {
-        Ok(request_token::Entity::find_by_id(digest.0.clone())
-            .one(&self.db)
-            .await
-            .map_err(storage)?
-            .map(|t| RequestTokenRecord {
-                digest: TokenDigest(t.digest),
-                app_id: AppId(t.app_id),
-                company_id: CompanyId(t.company_id),
-                created_by: UserId(t.created_by),
-                created_at: t.created_at,
-                expires_at: t.expires_at,
-            }))
     }
 
     async fn signing_keys(&self) -> DomainResult<Vec<SigningKeyRecord>> {

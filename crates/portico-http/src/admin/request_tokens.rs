@@ -8,7 +8,7 @@ use crate::{
 };
 use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use portico_domain::{AppId, CompanyId};
-use portico_oauth::IssuedRequestToken;
+use portico_registry::IssuedRequestToken;
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -29,7 +29,7 @@ async fn create(
     JsonBody(req): JsonBody<CreateRequestToken>,
 ) -> ApiResult<(StatusCode, Json<IssuedRequestToken>)> {
     let issued = s
-        .oauth
+        .registry
         .create_request_token(&actor, company, req.app_id)
         .await?;
     Ok((StatusCode::CREATED, Json(issued)))

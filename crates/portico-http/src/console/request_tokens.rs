@@ -56,7 +56,7 @@ pub async fn generate(
         }
     };
     let issued = s
-        .oauth
+        .registry
         .create_request_token(&cx.actor, cx.actor.company_id(), app)
         .await
         .or_form(|| again)?;

@@ -1,7 +1,8 @@
 //! Company request tokens: a company admin generates one for an app enabled for the company;
-//! the app exchanges it for a company-level token (see `password.rs`).
+//! the app exchanges it at the token endpoint for a company-level token (the token service's
+//! `grants::company_request_token`).
 
-use crate::{OAuthService, now};
+use crate::Registry;
 use chrono::{DateTime, Utc};
 use portico_domain::{
     Actor, AppId, AuditAction, AuditEvent, CompanyId, DomainError, DomainResult, GrantType,
@@ -23,7 +24,7 @@ fn expose<S: serde::Serializer>(s: &PlainSecret, ser: S) -> Result<S::Ok, S::Err
     ser.serialize_str(s.expose())
 }
 
-impl OAuthService {
+impl Registry {
     pub async fn create_request_token(
         &self,
         actor: &Actor,
@@ -35,24 +36,20 @@ impl OAuthService {
             return Err(DomainError::not_found("company"));
         }
         actor.require_web_services_admin()?;
-        let inner = &*self.inner;
         let missing =
             || DomainError::invalid("app_id", "no such application is available to this company");
-        let entry = inner
-            .directory
-            .client(app_id)
-            .await
-            .map_err(DomainError::storage)?
-            .filter(|e| e.app.is_available_to(company))
+        let app = self
+            .store
+            .app(app_id)
+            .await?
+            .filter(|a| a.is_available_to(company))
             .ok_or_else(missing)?;
-        let app = &entry.app;
-        let enabled = inner
-            .directory
-            .is_enabled_for(app, company)
-            .await
-            .map_err(DomainError::storage)?;
-        if !enabled {
-            return Err(DomainError::invalid("app_id", crate::issue::NOT_ENABLED));
+        let choice = self.store.enablement(company, app_id).await?;
+        if !app.is_enabled_for(company, choice) {
+            return Err(DomainError::invalid(
+                "app_id",
+                "application is not enabled for this company",
+            ));
         }
         if !app.allows_grant(GrantType::CompanyRequestToken) {
             return Err(DomainError::invalid(
@@ -60,7 +57,7 @@ impl OAuthService {
                 "the application is not registered for the company_request_token grant",
             ));
         }
-        let now = now();
+        let now = Utc::now().timestamp();
         let token = PlainSecret::generate();
         let record = RequestTokenRecord {
             digest: token.digest(),
@@ -68,7 +65,7 @@ impl OAuthService {
             company_id: company,
             created_by: actor.user_id,
             created_at: now,
-            expires_at: now + inner.settings.request_token_ttl,
+            expires_at: now + self.settings.request_token_ttl.num_seconds(),
         };
         let expires_at = DateTime::from_timestamp(record.expires_at, 0).unwrap_or_else(Utc::now);
         let audit = AuditEvent::new(
@@ -79,11 +76,7 @@ impl OAuthService {
             None::<&()>,
             Some(&serde_json::json!({ "expires_at": expires_at })),
         );
-        inner
-            .directory
-            .store()
-            .insert_request_token(&record, &audit)
-            .await?;
+        self.store.insert_request_token(&record, &audit).await?;
         Ok(IssuedRequestToken {
             company_id: company,
             app_id,

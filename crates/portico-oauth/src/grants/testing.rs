@@ -1,0 +1,266 @@
+//! What the grants' unit tests share: a token service over an in-memory SQLite store, with the
+//! sandbox's company and admin, apps registered through the registry as a developer would, and
+//! requests made the way the token endpoint makes them.
+
+use crate::issue::IssuedTokens;
+use crate::keys::MasterKey;
+use crate::{OAuthError, OAuthService, OAuthSettings, SigningAlgorithm};
+use base64::{Engine, engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD};
+use portico_domain::{
+    Actor, ApiCatalog, ApiSelection, AppChanges, AppId, AppRegistration, CompanyId, FailureBudget,
+    GrantType, IfVersion,
+};
+use portico_registry::{Registry, RegistrySettings};
+use portico_store::Store;
+use serde_json::Value;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+const CALLBACK: &str = "https://app.example/callback";
+const SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// A registered app's Key and Secret.
+pub(crate) struct TestClient {
+    pub client_id: String,
+    pub secret: String,
+}
+
+impl TestClient {
+    fn basic(&self) -> String {
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{}", self.client_id, self.secret))
+        )
+    }
+
+    fn id(&self) -> AppId {
+        self.client_id.parse().expect("a registered Key")
+    }
+}
+
+pub(crate) struct Kit {
+    pub svc: OAuthService,
+    registry: Registry,
+    /// The sandbox developer company's Web Services Administrator.
+    admin: Actor,
+    pub company: CompanyId,
+    pub user_login: String,
+    pub password: String,
+    counter: std::sync::atomic::AtomicU32,
+}
+
+fn form(pairs: &[(&str, String)]) -> Vec<u8> {
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+        .into_bytes()
+}
+
+impl Kit {
+    pub async fn new() -> Self {
+        // One connection: an in-memory SQLite database lives in its connection.
+        let store = Store::connect("sqlite::memory:", 1).await.expect("sqlite");
+        store.migrate().await.expect("migrations");
+        let store = Arc::new(store);
+        let catalog = Arc::new(
+            ApiCatalog::parse("apis.toml", include_str!("../../../../config/apis.toml"))
+                .expect("the catalog"),
+        );
+        let registry = Registry::new(store.clone(), catalog.clone(), RegistrySettings::default());
+        let sandbox = registry
+            .ensure_sandbox()
+            .await
+            .expect("sandbox")
+            .expect("a new sandbox");
+        let dev = sandbox.developer;
+        let password = dev
+            .generated_password
+            .expect("a generated password")
+            .expose()
+            .to_owned();
+        let admin = registry
+            .verify_credentials(&dev.admin.login_id, &password, SOURCE)
+            .await
+            .expect("the sandbox admin signs in");
+        let settings = OAuthSettings {
+            issuer: "https://portico.test".into(),
+            audience: "urn:portico:api".into(),
+            signing_algorithm: SigningAlgorithm::EdDSA,
+            access_token_ttl: 3600,
+            refresh_token_ttl: 86_400,
+            authorization_code_ttl: 60,
+            revocation_cache_entries: 1000,
+            client_failures: FailureBudget::new(20, 10),
+        };
+        let master = MasterKey::from_base64(&STANDARD.encode([7u8; 32])).expect("a master key");
+        let svc = OAuthService::start(settings, store, catalog, registry.password_check(), master)
+            .await
+            .expect("the token service starts");
+        Self {
+            svc,
+            registry,
+            company: dev.company.id,
+            user_login: dev.admin.login_id.clone(),
+            admin,
+            password,
+            counter: Default::default(),
+        }
+    }
+
+    /// Registers an app (Expense Report, Travel Profile with Passport) with these grants.
+    pub async fn app(&self, grants: &[&str]) -> TestClient {
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let registration = AppRegistration {
+            name: format!("App {n}"),
+            description: String::new(),
+            active: true,
+            apis: vec![
+                ApiSelection {
+                    api: "expense.report.read".into(),
+                    sensitive_data_groups: vec![],
+                },
+                ApiSelection {
+                    api: "travel.profile.read".into(),
+                    sensitive_data_groups: vec!["travel.profile.passport".into()],
+                },
+            ],
+            redirect_uris: vec![CALLBACK.into()],
+            grant_types: Some(
+                grants
+                    .iter()
+                    .map(|g| GrantType::parse(g).expect("a grant type"))
+                    .collect(),
+            ),
+        };
+        let reg = self
+            .registry
+            .register_app(&self.admin, registration)
+            .await
+            .expect("registered");
+        TestClient {
+            client_id: reg.client_id,
+            secret: reg.client_secret.expose().to_owned(),
+        }
+    }
+
+    pub async fn token(
+        &self,
+        client: &TestClient,
+        pairs: &[(&str, String)],
+    ) -> Result<IssuedTokens, OAuthError> {
+        self.svc
+            .token(Some(&client.basic()), &form(pairs), SOURCE)
+            .await
+    }
+
+    pub async fn is_active(&self, client: &TestClient, token: &str) -> bool {
+        let answer = self
+            .svc
+            .introspect(
+                Some(&client.basic()),
+                &form(&[("token", token.to_owned())]),
+                SOURCE,
+            )
+            .await
+            .expect("introspection answers");
+        answer["active"] == true
+    }
+
+    pub async fn revoke(&self, client: &TestClient, token: &str) {
+        self.svc
+            .revoke(
+                Some(&client.basic()),
+                &form(&[("token", token.to_owned())]),
+                SOURCE,
+            )
+            .await
+            .expect("revocation answers");
+    }
+
+    /// The claims of an access token (its signature is the JWT tests' business).
+    pub fn claims(&self, jwt: &str) -> Value {
+        let payload = jwt.split('.').nth(1).expect("a JWT");
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url"))
+            .expect("JSON claims")
+    }
+
+    pub async fn request_token(&self, client: &TestClient) -> String {
+        self.registry
+            .create_request_token(&self.admin, self.company, client.id())
+            .await
+            .expect("a request token")
+            .request_token
+            .expose()
+            .to_owned()
+    }
+
+    /// A company-level token, as Concur's guides describe the exchange.
+    pub async fn company_token(&self, client: &TestClient) -> IssuedTokens {
+        let rt = self.request_token(client).await;
+        self.token(
+            client,
+            &[
+                ("grant_type", "password".into()),
+                ("credtype", "authtoken".into()),
+                ("username", self.company.to_string()),
+                ("password", rt),
+            ],
+        )
+        .await
+        .expect("a company token")
+    }
+
+    /// A code the admin (a user of the company) allowed for `client`: (code, verifier).
+    pub async fn code_for(&self, client: &TestClient) -> (String, String) {
+        let verifier = URL_SAFE_NO_PAD.encode([9u8; 40]);
+        let challenge = URL_SAFE_NO_PAD.encode(
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()).as_ref(),
+        );
+        let query = form(&[
+            ("response_type", "code".into()),
+            ("client_id", client.client_id.clone()),
+            ("redirect_uri", CALLBACK.into()),
+            ("state", "s".into()),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256".into()),
+        ]);
+        let params = crate::params::Params::parse(&query).expect("parameters");
+        let step = self
+            .svc
+            .authorize(&params, Some(&self.admin), Some(crate::Decision::Allow))
+            .await;
+        let crate::AuthorizeStep::Redirect(to) = step else {
+            panic!("expected a redirect with a code, got {step:?}");
+        };
+        let url = url::Url::parse(&to).expect("a URL");
+        let code = url
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("no code in {to}"));
+        (code, verifier)
+    }
+
+    pub async fn deactivate(&self, client: &TestClient) {
+        let changes = AppChanges {
+            active: Some(false),
+            ..AppChanges::default()
+        };
+        self.registry
+            .modify_app(&self.admin, client.id(), changes, &IfVersion::Any)
+            .await
+            .expect("deactivated");
+    }
+
+    pub async fn disable_for_company(&self, client: &TestClient) {
+        self.registry
+            .set_enabled(&self.admin, self.company, client.id(), false)
+            .await
+            .expect("disabled");
+    }
+}

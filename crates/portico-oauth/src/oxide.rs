@@ -1,0 +1,689 @@
+//! The one place oxide-auth is used: the two flows it models well, the authorization request
+//! (client, exact redirect URI, response type, scope, PKCE) and the code exchange, run by
+//! oxide-auth's state machines (through oxide-auth-async, so our primitives may await the
+//! store). Everything else in this crate speaks Portico's own types; replacing oxide-auth means
+//! rewriting this module only.
+//!
+//! `Flow` is the registrar, authorizer, issuer and extension oxide-auth calls back into. Its
+//! primitives can only say "no" (`()` or `RegistrarError`), so a refusal is also recorded here
+//! with its precise RFC 6749 error, and that record wins over oxide-auth's generic one.
+
+use crate::Inner;
+use crate::directory::ClientEntry;
+use crate::error::{OAuthError, OAuthResult};
+use crate::grants::TokenRequest;
+use crate::issue::{GRANT_EXISTS, IssuedTokens, Principal};
+use crate::params::Params;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use oxide_auth::code_grant::{
+    accesstoken::{self, Authorization},
+    authorization::{self, Error as AuthError, ErrorUrl},
+    error::{AccessTokenErrorType, AuthorizationError, AuthorizationErrorType},
+    extensions::Pkce,
+};
+use oxide_auth::primitives::{
+    grant::{Extensions, Grant, Value},
+    issuer::{IssuedToken, RefreshedToken, TokenType},
+    registrar::{BoundClient, ClientUrl, ExactUrl, PreGrant, RegisteredUrl, RegistrarError},
+    scope::Scope,
+};
+use oxide_auth_async::code_grant as flow;
+use oxide_auth_async::primitives::{Authorizer, Issuer, Registrar};
+use portico_domain::{
+    AuthorizationCodeRecord, CodeRedemption, PlainSecret, ScopeSet, TokenDigest, resolve_scope,
+    secret::random_token,
+};
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
+use url::Url;
+
+const REPLAYED_CODE: &str =
+    "authorization code was already used; the tokens issued from it are revoked";
+
+/// One run of a flow for one client.
+struct Flow<'a> {
+    svc: &'a Inner,
+    client: Arc<ClientEntry>,
+    params: &'a Params,
+    now: i64,
+    /// At the authorization endpoint: the user the code will be for, once they allowed it.
+    user: Option<Principal>,
+    failure: Mutex<Option<OAuthError>>,
+    issued: Option<IssuedTokens>,
+    /// At the token endpoint: the redeemed code and the grant id it was bound to.
+    redeemed: Option<(AuthorizationCodeRecord, String)>,
+}
+
+impl<'a> Flow<'a> {
+    fn new(svc: &'a Inner, client: Arc<ClientEntry>, params: &'a Params, now: i64) -> Self {
+        Self {
+            svc,
+            client,
+            params,
+            now,
+            user: None,
+            failure: Mutex::new(None),
+            issued: None,
+            redeemed: None,
+        }
+    }
+
+    /// Records why a primitive refused (the first reason wins).
+    fn fail(&self, e: OAuthError) {
+        let mut f = self.failure.lock().expect("failure lock");
+        if f.is_none() {
+            *f = Some(e);
+        }
+    }
+
+    fn take_failure(&self) -> Option<OAuthError> {
+        self.failure.lock().expect("failure lock").take()
+    }
+
+    fn store(&self) -> &dyn crate::directory::OAuthStore {
+        self.svc.directory.store()
+    }
+}
+
+fn until(ts: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(ts, 0).unwrap_or_else(Utc::now)
+}
+
+fn to_scope(s: &str) -> Result<Scope, ()> {
+    s.parse().map_err(|_| ())
+}
+
+// --- What oxide-auth asks of a request ---------------------------------------------------
+
+/// The request as oxide-auth reads it. At the token endpoint the client was authenticated
+/// before the flow ran: it is named (not authenticated again) and the registrar only confirms
+/// the name is that client's.
+struct OxideRequest<'a> {
+    params: &'a Params,
+    authenticated: Option<&'a str>,
+}
+
+impl OxideRequest<'_> {
+    fn get(&self, k: &str) -> Option<Cow<'_, str>> {
+        self.params.get(k).map(Cow::Borrowed)
+    }
+
+    /// Extension parameters (code_verifier, PKCE challenge); client credentials are the
+    /// endpoint's business, and showing them here would read as a second set.
+    fn extension(&self, k: &str) -> Option<Cow<'_, str>> {
+        match k {
+            "client_id" | "client_secret" => None,
+            _ => self.get(k),
+        }
+    }
+}
+
+impl accesstoken::Request for OxideRequest<'_> {
+    fn valid(&self) -> bool {
+        true
+    }
+    fn code(&self) -> Option<Cow<'_, str>> {
+        self.get("code")
+    }
+    fn authorization(&self) -> Authorization<'_> {
+        Authorization::None
+    }
+    fn client_id(&self) -> Option<Cow<'_, str>> {
+        self.authenticated.map(Cow::Borrowed)
+    }
+    fn redirect_uri(&self) -> Option<Cow<'_, str>> {
+        self.get("redirect_uri")
+    }
+    fn grant_type(&self) -> Option<Cow<'_, str>> {
+        self.get("grant_type")
+    }
+    fn extension(&self, key: &str) -> Option<Cow<'_, str>> {
+        OxideRequest::extension(self, key)
+    }
+}
+
+impl authorization::Request for OxideRequest<'_> {
+    fn valid(&self) -> bool {
+        true
+    }
+    fn client_id(&self) -> Option<Cow<'_, str>> {
+        self.get("client_id")
+    }
+    fn scope(&self) -> Option<Cow<'_, str>> {
+        self.get("scope")
+    }
+    fn redirect_uri(&self) -> Option<Cow<'_, str>> {
+        self.get("redirect_uri")
+    }
+    fn state(&self) -> Option<Cow<'_, str>> {
+        self.get("state")
+    }
+    fn response_type(&self) -> Option<Cow<'_, str>> {
+        self.get("response_type")
+    }
+    fn extension(&self, key: &str) -> Option<Cow<'_, str>> {
+        OxideRequest::extension(self, key)
+    }
+}
+
+// --- The primitives oxide-auth calls -------------------------------------------------------
+
+#[async_trait]
+impl Registrar for Flow<'_> {
+    async fn bound_redirect<'b>(
+        &self,
+        bound: ClientUrl<'b>,
+    ) -> Result<BoundClient<'b>, RegistrarError> {
+        let app = &self.client.app;
+        if bound.client_id.as_ref() != app.client_id() {
+            return Err(RegistrarError::Unspecified);
+        }
+        let uri = match &bound.redirect_uri {
+            // Matched as the client wrote it (the parsed form may have been rewritten).
+            Some(uri) => {
+                let written = self.params.get("redirect_uri").unwrap_or(uri.as_str());
+                if !app.matches_redirect_uri(written) {
+                    self.fail(OAuthError::invalid_request(
+                        "redirect_uri is not registered for this application",
+                    ));
+                    return Err(RegistrarError::Unspecified);
+                }
+                uri.as_str().to_owned()
+            }
+            None => match app.spec.redirect_uris.as_slice() {
+                [only] => only.clone(),
+                _ => {
+                    self.fail(OAuthError::invalid_request(
+                        "redirect_uri is required: the application registered several or none",
+                    ));
+                    return Err(RegistrarError::Unspecified);
+                }
+            },
+        };
+        let exact: ExactUrl = uri.parse().map_err(|_| RegistrarError::Unspecified)?;
+        Ok(BoundClient {
+            client_id: bound.client_id,
+            redirect_uri: Cow::Owned(RegisteredUrl::Exact(exact)),
+        })
+    }
+
+    async fn negotiate<'b>(
+        &self,
+        client: BoundClient<'b>,
+        scope: Option<Scope>,
+    ) -> Result<PreGrant, RegistrarError> {
+        let requested = scope.map(|s| s.to_string());
+        let app = &self.client.app;
+        let granted = resolve_scope(
+            requested.as_deref(),
+            &app.registered_scopes(),
+            &self.svc.catalog,
+        )
+        .map_err(|e| {
+            self.fail(e.into());
+            RegistrarError::Unspecified
+        })?;
+        if granted.is_empty() {
+            self.fail(OAuthError::InvalidScope(
+                "the application registered no APIs, so there is no scope to grant".into(),
+            ));
+            return Err(RegistrarError::Unspecified);
+        }
+        Ok(PreGrant {
+            client_id: client.client_id.into_owned(),
+            redirect_uri: client.redirect_uri.into_owned(),
+            scope: to_scope(&granted.to_string()).map_err(|()| RegistrarError::PrimitiveError)?,
+        })
+    }
+
+    async fn check(
+        &self,
+        client_id: &str,
+        passphrase: Option<&[u8]>,
+    ) -> Result<(), RegistrarError> {
+        // The endpoint authenticated the client before the flow ran; this only confirms the
+        // flow is about that client.
+        if client_id == self.client.app.client_id() && passphrase.is_none() {
+            Ok(())
+        } else {
+            Err(RegistrarError::Unspecified)
+        }
+    }
+}
+
+#[async_trait]
+impl Authorizer for Flow<'_> {
+    async fn authorize(&mut self, grant: Grant) -> Result<String, ()> {
+        let Some(Principal::User { user, company }) = self.user else {
+            self.fail(OAuthError::Server("authorization without a user".into()));
+            return Err(());
+        };
+        let pkce = grant
+            .extensions
+            .private()
+            .find(|(k, _)| *k == "pkce")
+            .and_then(|(_, v)| v.map(str::to_owned))
+            .ok_or(())?;
+        let code = PlainSecret::generate();
+        let record = AuthorizationCodeRecord {
+            digest: code.digest(),
+            app_id: self.client.app.id,
+            user_id: user,
+            company_id: company,
+            redirect_uri: grant.redirect_uri.to_string(),
+            scope: grant.scope.to_string(),
+            pkce_challenge: pkce,
+            expires_at: self.now + self.svc.settings.authorization_code_ttl,
+        };
+        if let Err(e) = self.store().insert_code(&record).await {
+            self.fail(e.into());
+            return Err(());
+        }
+        Ok(code.into_string())
+    }
+
+    async fn extract(&mut self, code: &str) -> Result<Option<Grant>, ()> {
+        let digest = TokenDigest::of(code);
+        // The grant id is chosen now and bound to the code as it is claimed, so a replay, even
+        // one racing this exchange on another node, finds the grant to revoke.
+        let grant_id = random_token(24);
+        let redeemed = self
+            .store()
+            .redeem_code(&digest, self.client.app.id, &grant_id, self.now)
+            .await;
+        let record = match redeemed {
+            Ok(CodeRedemption::Redeemed(r)) => r,
+            Ok(CodeRedemption::Unknown) => {
+                self.fail(OAuthError::invalid_grant("authorization code is invalid"));
+                return Ok(None);
+            }
+            Ok(CodeRedemption::OtherClient) => {
+                // Not consumed and nothing revoked: the code stays its own client's.
+                self.fail(OAuthError::invalid_grant(
+                    "authorization code was issued to another client",
+                ));
+                return Ok(None);
+            }
+            Ok(CodeRedemption::AlreadyRedeemed { record, grant_id }) => {
+                // RFC 6749 §4.1.2: a replayed code revokes what was issued from it.
+                if let Some(g) = grant_id
+                    && let Err(e) = self.store().revoke_code_grant(&record, &g, self.now).await
+                {
+                    self.fail(e.into());
+                    return Err(());
+                }
+                self.fail(OAuthError::invalid_grant(REPLAYED_CODE));
+                return Ok(None);
+            }
+            Err(e) => {
+                self.fail(e.into());
+                return Err(());
+            }
+        };
+        if record.expires_at <= self.now {
+            self.fail(OAuthError::invalid_grant("authorization code expired"));
+            return Ok(None);
+        }
+        let mut extensions = Extensions::new();
+        extensions.set(
+            &Pkce::required(),
+            Value::private(Some(record.pkce_challenge.clone())),
+        );
+        let grant = Grant {
+            // oxide-auth only carries the owner; the issuer reads the code's record.
+            owner_id: record.user_id.to_string(),
+            client_id: record.app_id.to_string(),
+            scope: to_scope(&record.scope)?,
+            redirect_uri: record.redirect_uri.parse().map_err(|_| ())?,
+            until: until(record.expires_at),
+            extensions,
+        };
+        self.redeemed = Some((record, grant_id));
+        Ok(Some(grant))
+    }
+}
+
+#[async_trait]
+impl Issuer for Flow<'_> {
+    async fn issue(&mut self, _grant: Grant) -> Result<IssuedToken, ()> {
+        let Some((code, grant_id)) = self.redeemed.take() else {
+            self.fail(OAuthError::Server("issuing without a redeemed code".into()));
+            return Err(());
+        };
+        let principal = Principal::User {
+            user: code.user_id,
+            company: code.company_id,
+        };
+        let scope = ScopeSet::parse(&code.scope).map_err(|_| ())?;
+        let app = self.client.app.clone();
+        if let Err(e) = self.svc.check_principal(&app, &principal).await {
+            self.fail(e);
+            return Err(());
+        }
+        let started = self
+            .svc
+            .start_grant(&app, &principal, &scope, Some(grant_id), self.now)
+            .await;
+        let (_, issued) = started.map_err(|e| match e {
+            // A replay of the code revoked its grant before it was stored.
+            OAuthError::InvalidGrant(m) if m == GRANT_EXISTS => {
+                self.fail(OAuthError::invalid_grant(REPLAYED_CODE))
+            }
+            e => self.fail(e),
+        })?;
+        let token = IssuedToken {
+            token: issued.access_token.clone(),
+            refresh: issued.refresh_token.as_ref().map(|r| r.expose().to_owned()),
+            until: until(self.now + issued.expires_in),
+            token_type: TokenType::Bearer,
+        };
+        self.issued = Some(issued);
+        Ok(token)
+    }
+
+    async fn refresh(&mut self, _: &str, _: Grant) -> Result<RefreshedToken, ()> {
+        // Refresh is a grant of its own (`grants::refresh`), not run through oxide-auth.
+        Err(())
+    }
+
+    async fn recover_token(&mut self, _: &str) -> Result<Option<Grant>, ()> {
+        Ok(None)
+    }
+
+    async fn recover_refresh(&mut self, _: &str) -> Result<Option<Grant>, ()> {
+        Ok(None)
+    }
+}
+
+/// RFC 7636 §4.1/§4.2: a verifier is 43–128 unreserved characters; an S256 challenge is the
+/// 43-character base64url of its SHA-256.
+fn pkce_string(s: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+#[async_trait]
+impl flow::authorization::Extension for Flow<'_> {
+    async fn extend(
+        &mut self,
+        request: &(dyn authorization::Request + Sync),
+    ) -> Result<Extensions, ()> {
+        let method = request.extension("code_challenge_method");
+        let challenge = request.extension("code_challenge");
+        let well_formed = method.as_deref() == Some("S256")
+            && challenge.as_deref().is_some_and(|c| pkce_string(c, 43, 43));
+        let pkce = Pkce::required();
+        match pkce.challenge(method, challenge) {
+            Ok(Some(value)) if well_formed => {
+                let mut extensions = Extensions::new();
+                extensions.set(&pkce, value);
+                Ok(extensions)
+            }
+            _ => {
+                self.fail(OAuthError::invalid_request(
+                    "PKCE is required: send a code_challenge (43 characters, base64url) with code_challenge_method=S256",
+                ));
+                Err(())
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl flow::access_token::Extension for Flow<'_> {
+    async fn extend(
+        &mut self,
+        request: &(dyn accesstoken::Request + Sync),
+        mut data: Extensions,
+    ) -> Result<Extensions, ()> {
+        let pkce = Pkce::required();
+        let verifier = request.extension("code_verifier");
+        if !verifier.as_deref().is_some_and(|v| pkce_string(v, 43, 128)) {
+            self.fail(OAuthError::invalid_request(
+                "code_verifier is required: 43 to 128 characters of A-Z a-z 0-9 - . _ ~",
+            ));
+            return Err(());
+        }
+        match pkce.verify(data.remove(&pkce), verifier) {
+            Ok(()) => Ok(Extensions::new()),
+            Err(()) => {
+                self.fail(OAuthError::invalid_grant(
+                    "PKCE verification failed: code_verifier does not match the code_challenge",
+                ));
+                Err(())
+            }
+        }
+    }
+}
+
+impl flow::authorization::Endpoint for Flow<'_> {
+    fn registrar(&self) -> &(dyn Registrar + Sync) {
+        self
+    }
+    fn authorizer(&mut self) -> &mut (dyn Authorizer + Send) {
+        self
+    }
+    fn extension(&mut self) -> &mut (dyn flow::authorization::Extension + Send) {
+        self
+    }
+}
+
+impl flow::access_token::Endpoint for Flow<'_> {
+    fn registrar(&self) -> &(dyn Registrar + Sync) {
+        self
+    }
+    fn authorizer(&mut self) -> &mut (dyn Authorizer + Send) {
+        self
+    }
+    fn issuer(&mut self) -> &mut (dyn Issuer + Send) {
+        self
+    }
+    fn extension(&mut self) -> &mut (dyn flow::access_token::Extension + Send) {
+        self
+    }
+}
+
+// --- The code exchange ---------------------------------------------------------------------
+
+fn from_kind(kind: AccessTokenErrorType, basic: bool) -> OAuthError {
+    let generic = |s: &str| s.to_owned();
+    match kind {
+        AccessTokenErrorType::InvalidRequest => OAuthError::InvalidRequest(generic(
+            "the request is missing a required parameter or is malformed",
+        )),
+        AccessTokenErrorType::InvalidClient => OAuthError::bad_client_credentials(basic),
+        AccessTokenErrorType::InvalidGrant => OAuthError::InvalidGrant(generic(
+            "the grant is invalid, expired, revoked, or was issued to another client",
+        )),
+        AccessTokenErrorType::UnauthorizedClient => {
+            OAuthError::UnauthorizedClient(generic("the client may not use this grant"))
+        }
+        AccessTokenErrorType::UnsupportedGrantType => {
+            OAuthError::UnsupportedGrantType(generic("unsupported grant_type"))
+        }
+        AccessTokenErrorType::InvalidScope => {
+            OAuthError::InvalidScope(generic("the requested scope is invalid"))
+        }
+    }
+}
+
+/// `grant_type=authorization_code`: oxide-auth's access-token flow with PKCE, for a client
+/// the endpoint authenticated.
+pub(crate) async fn exchange_code(
+    svc: &Inner,
+    req: &TokenRequest<'_>,
+) -> OAuthResult<IssuedTokens> {
+    let client_id = req.client.app.client_id();
+    let request = OxideRequest {
+        params: req.params,
+        authenticated: Some(&client_id),
+    };
+    let mut f = Flow::new(svc, req.client.clone(), req.params, req.now);
+    let result = flow::access_token::access_token(&mut f, &request).await;
+    match result {
+        Ok(_) => f
+            .issued
+            .take()
+            .ok_or_else(|| OAuthError::Server("the flow finished without issuing".into())),
+        Err(e) => Err(f.take_failure().unwrap_or_else(|| match e {
+            accesstoken::Error::Invalid(mut d) => from_kind(d.description().kind(), req.basic),
+            accesstoken::Error::Unauthorized(..) => OAuthError::bad_client_credentials(req.basic),
+            accesstoken::Error::Primitive(_) => {
+                OAuthError::Server("access token flow primitive failed".into())
+            }
+        })),
+    }
+}
+
+// --- The authorization request -------------------------------------------------------------
+
+/// Why an authorization request could not go on.
+pub(crate) enum AuthorizationRefusal {
+    /// Not to be redirected: the client or its redirect URI cannot be trusted (a page).
+    Page(OAuthError),
+    /// An error redirect to the client (its redirect URI is registered).
+    Redirect(String),
+    Server(OAuthError),
+}
+
+/// Why an authorization request is refused after validation, as an RFC 6749 §4.1.2.1 code.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Refusal {
+    UnauthorizedClient,
+    AccessDenied,
+}
+
+/// A validated authorization request, waiting for the user.
+pub(crate) struct PendingAuthorization<'a> {
+    flow: Flow<'a>,
+    pending: flow::authorization::Pending,
+    issuer: &'a str,
+}
+
+/// Validates an authorization request (client, exact redirect URI, response type, scope,
+/// PKCE) for `client`.
+pub(crate) async fn authorization_request<'a>(
+    svc: &'a Inner,
+    client: Arc<ClientEntry>,
+    params: &'a Params,
+    now: i64,
+) -> Result<PendingAuthorization<'a>, AuthorizationRefusal> {
+    let request = OxideRequest {
+        params,
+        authenticated: None,
+    };
+    let mut flow = Flow::new(svc, client, params, now);
+    let issuer = svc.settings.issuer.as_str();
+    match flow::authorization::authorization_code(&mut flow, &request).await {
+        Ok(pending) => Ok(PendingAuthorization {
+            flow,
+            pending,
+            issuer,
+        }),
+        Err(AuthError::Ignore) => Err(AuthorizationRefusal::Page(
+            flow.take_failure().unwrap_or_else(|| {
+                OAuthError::invalid_request(
+                    "the request is invalid: check client_id and redirect_uri",
+                )
+            }),
+        )),
+        Err(AuthError::Redirect(e)) => {
+            let ours = flow.take_failure().map(|f| f.description());
+            Err(AuthorizationRefusal::Redirect(error_redirect(
+                issuer,
+                e.into(),
+                ours,
+            )))
+        }
+        Err(AuthError::PrimitiveError) => Err(AuthorizationRefusal::Server(
+            flow.take_failure()
+                .unwrap_or(OAuthError::Server("authorization flow".into())),
+        )),
+    }
+}
+
+impl PendingAuthorization<'_> {
+    /// The registered redirect URI in use.
+    pub(crate) fn redirect_uri(&self) -> Url {
+        self.pending.pre_grant().redirect_uri.to_url()
+    }
+
+    /// The scope the request resolved to.
+    pub(crate) fn scope(&self) -> String {
+        self.pending.pre_grant().scope.to_string()
+    }
+
+    /// An error redirect to the client, with our precise description.
+    pub(crate) fn refuse(&self, why: Refusal, description: &str) -> String {
+        let mut err = AuthorizationError::default();
+        err.set_type(match why {
+            Refusal::UnauthorizedClient => AuthorizationErrorType::UnauthorizedClient,
+            Refusal::AccessDenied => AuthorizationErrorType::AccessDenied,
+        });
+        let state = self.pending.as_solicitation().state().map(str::to_owned);
+        let url = ErrorUrl::new(self.redirect_uri(), state.as_deref(), err).into();
+        error_redirect(self.issuer, url, Some(description.to_owned()))
+    }
+
+    /// The user allowed: a code for them, in the redirect to the client.
+    pub(crate) async fn issue_code(mut self, user: Principal) -> OAuthResult<String> {
+        self.flow.user = Some(user);
+        // oxide-auth wants an owner id; the code's record carries the principal.
+        let owner = match user {
+            Principal::User { user, .. } => user.to_string(),
+            _ => return Err(OAuthError::Server("a code is for a user".into())),
+        };
+        match self
+            .pending
+            .authorize(&mut self.flow, Cow::Owned(owner))
+            .await
+        {
+            Ok(url) => Ok(with_iss(self.issuer, url)),
+            Err(_) => Err(self
+                .flow
+                .take_failure()
+                .unwrap_or(OAuthError::Server("issuing the code".into()))),
+        }
+    }
+}
+
+/// An error redirect in RFC 6749 §4.1.2.1 terms. oxide-auth names its parameters
+/// `description` and `uri` instead of `error_description` and `error_uri`; they come after its
+/// `error`, so only those are renamed (the client's own redirect URI may well have a
+/// `description` parameter). Our precise description replaces oxide-auth's generic one.
+fn error_redirect(issuer: &str, url: Url, description: Option<String>) -> String {
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let Some(at) = pairs.iter().rposition(|(k, _)| k == "error") else {
+        return with_iss(issuer, url);
+    };
+    let (kept, oxide) = pairs.split_at(at + 1);
+    let find = |name: &str| {
+        oxide
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let mut out = url.clone();
+    {
+        let mut q = out.query_pairs_mut();
+        q.clear();
+        for (k, v) in kept {
+            q.append_pair(k, v);
+        }
+        if let Some(d) = description.or_else(|| find("description")) {
+            q.append_pair("error_description", &d);
+        }
+        if let Some(u) = find("uri") {
+            q.append_pair("error_uri", &u);
+        }
+    }
+    with_iss(issuer, out)
+}
+
+/// RFC 9207: the authorization response names its issuer, against mix-up attacks.
+fn with_iss(issuer: &str, mut url: Url) -> String {
+    url.query_pairs_mut().append_pair("iss", issuer);
+    url.to_string()
+}
