@@ -20,6 +20,7 @@ both_backends!(
     introspection_and_revocation,
     connections_are_revoked,
     malformed_requests,
+    upper_case_client_ids_name_no_client,
 );
 
 const ALL_GRANTS: &[&str] = &[
@@ -1146,4 +1147,32 @@ async fn malformed_requests(backend: Backend) {
             .status,
         StatusCode::OK
     );
+}
+
+/// A Key is matched exactly as issued (lower case), at every endpoint and for every grant
+/// (docs/tokens.md): an upper-case Key works nowhere.
+async fn upper_case_client_ids_name_no_client(backend: Backend) {
+    let w = world(backend, ALL_GRANTS).await;
+    let upper = AppCredentials {
+        id: w.client.id.to_uppercase(),
+        secret: w.client.secret.clone(),
+    };
+    for grant in ["client_credentials", "refresh_token", "authorization_code"] {
+        let a = token(&w.app, &upper, &[("grant_type", grant)]).await;
+        a.expect_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let a = post_form(&w.app, "/oauth2/v0/introspect", Some(&upper), &[("token", "x")]).await;
+    a.expect_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    let page = w
+        .app
+        .client
+        .get(authorize_url(&w.app, &upper, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+    assert!(page.text().await.unwrap().contains("unknown client_id"));
+    // The Key as issued works.
+    let ok = token(&w.app, &w.client, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
 }

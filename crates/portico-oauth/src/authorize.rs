@@ -86,7 +86,7 @@ impl OAuthService {
         }
         let client = match params
             .get("client_id")
-            .and_then(|c| c.parse::<AppId>().ok())
+            .and_then(crate::client::parse_client_id)
         {
             Some(id) => match inner.directory.client(id).await {
                 Ok(c) => c,

@@ -232,7 +232,7 @@ impl Directory {
 
 /// A Key as issued is a lower-case UUID; any other spelling names no client (compared as
 /// text everywhere, so an upper-case Key fails alike on every grant).
-fn parse_client_id(s: &str) -> Option<AppId> {
+pub(crate) fn parse_client_id(s: &str) -> Option<AppId> {
     let id: AppId = s.parse().ok()?;
     (id.to_string() == s).then_some(id)
 }
