@@ -5,7 +5,7 @@
 //! checked across two nodes on one PostgreSQL database.
 
 use crate::both_backends;
-use crate::helpers::{Backend, Node, spawn_app_with};
+use crate::helpers::{Backend, Node, PORTICO, spawn_app_with};
 use crate::oauth_helpers::{
     Answer, AppCredentials, Peer, Target, answer, company_token, introspect, is_active, post_form,
     register, request_token, token,
@@ -158,6 +158,7 @@ async fn revocation_overflow(backend: Backend) {
     if backend == Backend::Postgres {
         // Another node, started after the revocations, on the same database and cap.
         let peer_node = Node::start(
+            PORTICO,
             &app.database_url,
             &app.master_key,
             &[("PORTICO_LIMITS_REVOCATION_CACHE_ENTRIES", "10")],
@@ -325,7 +326,7 @@ async fn client_failure_limits(backend: Backend) {
         .expect_error(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable");
     if backend == Backend::Postgres {
         // The other node enforces what this one counted, with nothing in its own memory.
-        let node = Node::start(&app.database_url, &app.master_key, &limits).await;
+        let node = Node::start(PORTICO, &app.database_url, &app.master_key, &limits).await;
         let peer = Peer {
             base: node.base.clone(),
             client: reqwest::Client::new(),
@@ -390,7 +391,10 @@ async fn sign_in_lockout(backend: Backend) {
     // A restart forgets nothing.
     let url = app.database_url.clone();
     let key = app.master_key.clone();
-    let old = std::mem::replace(&mut app.node, Node::start(&url, &key, &limits).await);
+    let old = std::mem::replace(
+        &mut app.node,
+        Node::start(PORTICO, &url, &key, &limits).await,
+    );
     old.stop().await;
     app.base = app.node.base.clone();
     let after = sign_in_from(&app, attacker, &login, &app.developer.password).await;

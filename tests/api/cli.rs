@@ -1,6 +1,6 @@
 //! The `portico` command line: what an operator runs.
 
-use crate::helpers::{Credentials, Node, random_master_key};
+use crate::helpers::{Credentials, Node, PORTICO, random_master_key};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::process::Output;
@@ -170,7 +170,7 @@ async fn migrate_bootstrap_then_serve_without_a_sandbox() {
     );
 
     // Production: no sandbox; the bootstrapped admin signs in and can register apps.
-    let node = Node::start(&db, &key, &[("PORTICO_SANDBOX_ENABLED", "false")]).await;
+    let node = Node::start(PORTICO, &db, &key, &[("PORTICO_SANDBOX_ENABLED", "false")]).await;
     assert!(
         node.banner.iter().all(|l| !l.contains("sandbox")),
         "{:?}",

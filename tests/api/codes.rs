@@ -3,7 +3,7 @@
 //! two, always revokes every token issued from the code.
 
 use crate::both_backends;
-use crate::helpers::{Backend, Node, spawn_app};
+use crate::helpers::{Backend, Node, PORTICO, spawn_app};
 use crate::oauth_helpers::{
     Answer, AppCredentials, Peer, Target, authorization_code, is_active, register, token,
 };
@@ -88,7 +88,9 @@ async fn parallel_replay_revokes_everything(backend: Backend) {
     let client = register(&app, &dev, "Racer", GRANTS).await;
     // Two nodes on PostgreSQL; SQLite serves one.
     let second = match backend {
-        Backend::Postgres => Some(Node::start(&app.database_url, &app.master_key, &[]).await),
+        Backend::Postgres => {
+            Some(Node::start(PORTICO, &app.database_url, &app.master_key, &[]).await)
+        }
         Backend::Sqlite => None,
     };
     let peer = Peer {

@@ -1,6 +1,9 @@
 //! Black-box tests: the real `portico` binary on port 0, driven over HTTP, on SQLite and
 //! PostgreSQL.
 
+/// `both_backends!(name)`: `name::sqlite` and `name::postgres` tests (from the kit).
+pub use portico_testkit::both_backends;
+
 pub mod helpers;
 pub mod oauth_helpers;
 

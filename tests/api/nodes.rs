@@ -2,7 +2,7 @@
 //! changes (a New Secret, a disable, a revocation, a key rotation) holds on the others within a
 //! second.
 
-use crate::helpers::{Backend, Node, postgres_url, spawn_app_with};
+use crate::helpers::{Backend, Node, PORTICO, require_postgres, spawn_app_with};
 use crate::oauth_helpers::*;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -32,14 +32,13 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_agree_within_a_second() {
-    if postgres_url().is_none() {
-        eprintln!("PORTICO_TEST_DATABASE_URL is not set: the multi-node test needs PostgreSQL");
+    if require_postgres().is_none() {
         return;
     }
     // Behind a load balancer every node has the same public URL: it is the tokens' issuer.
     let shared = [("PORTICO_SERVER_PUBLIC_URL", "http://auth.portico.test")];
     let a = spawn_app_with(Backend::Postgres, &shared).await;
-    let node_b = Node::start(&a.database_url, &a.master_key, &shared).await;
+    let node_b = Node::start(PORTICO, &a.database_url, &a.master_key, &shared).await;
     let b = Peer {
         base: node_b.base.clone(),
         client: reqwest::Client::new(),

@@ -1,7 +1,7 @@
 //! The token service over HTTP: every grant's success path and what must be refused.
 
 use crate::both_backends;
-use crate::helpers::{Backend, Credentials, Session, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, Session, TestApp, spawn_app, spawn_app_with};
 use crate::oauth_helpers::*;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -63,24 +63,6 @@ async fn publish(app: &TestApp, dev: &Session, client: &AppCredentials) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-}
-
-/// A plain user (no admin permission) of the admin's company.
-async fn user_of(app: &TestApp, admin: &Session, login: &str) -> Session {
-    let password = "a long enough password";
-    let (status, body) = app
-        .post(
-            admin,
-            &format!("/companies/{}/users", admin.company_id),
-            json!({ "login_id": login, "display_name": "Employee", "password": password }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    app.sign_in(&Credentials {
-        login_id: login.into(),
-        password: password.into(),
-    })
-    .await
 }
 
 async fn client_credentials(backend: Backend) {
@@ -298,7 +280,7 @@ async fn new_secret_cuts_off_the_old_secret(backend: Backend) {
 
 async fn authorization_code_with_pkce(backend: Backend) {
     let World { app, dev, client } = world(backend, ALL_GRANTS).await;
-    let user = user_of(&app, &dev, "traveler@sandbox.portico.test").await;
+    let user = app.user_of(&dev, "traveler@sandbox.portico.test").await;
     let (code, verifier) = authorization_code(
         &app,
         &user,
@@ -375,7 +357,7 @@ async fn authorization_code_with_pkce(backend: Backend) {
 
 async fn authorization_errors(backend: Backend) {
     let World { app, dev, client } = world(backend, ALL_GRANTS).await;
-    let user = user_of(&app, &dev, "clerk@sandbox.portico.test").await;
+    let user = app.user_of(&dev, "clerk@sandbox.portico.test").await;
     let (_, challenge) = pkce();
     let with_pkce = [
         ("code_challenge", challenge.as_str()),
@@ -507,7 +489,7 @@ async fn enablement_is_checked_everywhere(backend: Backend) {
     let globex = app
         .company_with_admin("Globex", "professional", false)
         .await;
-    let employee = user_of(&app, &globex, "employee@globex.example").await;
+    let employee = app.user_of(&globex, "employee@globex.example").await;
     let (_, challenge) = pkce();
     let url = authorize_url(
         &app,
@@ -718,7 +700,7 @@ async fn company_request_tokens(backend: Backend) {
     a.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert_eq!(a.description(), "request token expired");
     // Only the company's own web services admin generates them.
-    let clerk = user_of(&app, &dev, "clerk@sandbox.portico.test").await;
+    let clerk = app.user_of(&dev, "clerk@sandbox.portico.test").await;
     let (status, _) = app
         .post(
             &clerk,
@@ -743,7 +725,7 @@ async fn company_request_tokens(backend: Backend) {
 
 async fn password_grant_only_when_allowed(backend: Backend) {
     let World { app, dev, client } = world(backend, ALL_GRANTS).await;
-    let _user = user_of(&app, &dev, "pw@sandbox.portico.test").await;
+    let _user = app.user_of(&dev, "pw@sandbox.portico.test").await;
     let form = [
         ("grant_type", "password"),
         ("username", "pw@sandbox.portico.test"),
@@ -786,7 +768,7 @@ async fn password_grant_only_when_allowed(backend: Backend) {
 
 async fn disabling_takes_effect_at_once(backend: Backend) {
     let World { app, dev, client } = world(backend, ALL_GRANTS).await;
-    let user = user_of(&app, &dev, "emp@sandbox.portico.test").await;
+    let user = app.user_of(&dev, "emp@sandbox.portico.test").await;
     let rt = request_token(&app, &dev, &client).await;
     let company = company_token(&app, &client, &dev.company_id, &rt).await;
     let (code, verifier) = authorization_code(&app, &user, &client, None).await;
@@ -987,7 +969,7 @@ async fn introspection_and_revocation(backend: Backend) {
 
 async fn connections_are_revoked(backend: Backend) {
     let World { app, dev, client } = world(backend, ALL_GRANTS).await;
-    let user = user_of(&app, &dev, "leaver@sandbox.portico.test").await;
+    let user = app.user_of(&dev, "leaver@sandbox.portico.test").await;
     let (c1, v1) = authorization_code(&app, &user, &client, None).await;
     let first = exchange(&app, &client, &c1, &v1).await;
     let (c2, v2) = authorization_code(&app, &user, &client, None).await;

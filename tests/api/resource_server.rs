@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, Credentials, Session, TestApp, expense_app, spawn_app_with};
+use crate::helpers::{Backend, Session, TestApp, expense_app, spawn_app_with};
 use crate::oauth_helpers::*;
 
 both_backends!(
@@ -208,24 +208,6 @@ async fn app_access_token(app: &TestApp, client: &AppCredentials, scope: Option<
     let a = token(app, client, &form).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     a.str("access_token")
-}
-
-/// A plain user of the admin's company, signed in.
-async fn user_of(app: &TestApp, admin: &Session, login: &str) -> Session {
-    let password = "a long enough password";
-    let (status, body) = app
-        .post(
-            admin,
-            &format!("/companies/{}/users", admin.company_id),
-            json!({ "login_id": login, "display_name": "Traveler", "password": password }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    app.sign_in(&Credentials {
-        login_id: login.into(),
-        password: password.into(),
-    })
-    .await
 }
 
 /// The verifier for `app` with the defaults.
@@ -550,7 +532,7 @@ async fn travel_profile_sections_follow_the_data_groups(backend: Backend) {
         json!([{ "api": "travel.profile.read" }]),
     )
     .await;
-    let traveler = user_of(&app, &dev, "traveler@sandbox.portico.test").await;
+    let traveler = app.user_of(&dev, "traveler@sandbox.portico.test").await;
     let api = start_api(verifier(&app).await).await;
 
     let sections = [

@@ -1,12 +1,11 @@
-//! The browser tests' harness: the real Portico server in-process on port 0 over a fresh SQLite
-//! database, a chromedriver started on a free port (killed on drop), and a headless Chromium
-//! session driven through fantoccini, with helpers that wait for what the page shows.
+//! The browser tests' harness: the real Portico server from the shared test kit
+//! (`crates/portico-testkit`) on port 0 over a fresh SQLite database, a chromedriver started on
+//! a free port (killed on drop), and a headless Chromium session driven through fantoccini,
+//! with helpers that wait for what the page shows.
 
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element, error::CmdError};
-use portico::config::Config;
-use portico::startup::Application;
+pub use portico_testkit::{Credentials, TestApp};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,162 +14,29 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const WAIT: Duration = Duration::from_secs(15);
 
-pub struct Credentials {
-    pub login_id: String,
-    pub password: String,
-}
-
-/// A running Portico server.
-pub struct TestApp {
-    pub base: String,
-    pub http: reqwest::Client,
-    pub staff: Credentials,
-    pub developer: Credentials,
-    pub developer_company_id: String,
-    dir: PathBuf,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn test_config(database_url: &str) -> Config {
-    let vars: HashMap<String, String> = HashMap::from([
-        ("PORTICO_DATABASE_URL".into(), database_url.to_owned()),
-        ("PORTICO_SERVER_BIND".into(), "127.0.0.1:0".into()),
-        (
-            "PORTICO_CATALOG_PATH".into(),
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config/apis.toml").into(),
-        ),
-        ("PORTICO_DATABASE_MAX_CONNECTIONS".into(), "4".into()),
-        // A key of its own, so no test writes data/master.key into the checkout.
-        ("PORTICO_MASTER_KEY".into(), master_key()),
-    ]);
-    let file = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/default.toml"));
-    Config::load_with_env(Some(&file), |k| vars.get(k).cloned()).expect("test configuration")
-}
-
-/// 32 random bytes, base64.
-fn master_key() -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes().repeat(2))
-}
-
+/// The real `portico` binary on port 0 over a fresh SQLite database (the kit's
+/// [`portico_testkit::spawn_app`]).
 pub async fn spawn_app() -> TestApp {
-    let dir =
-        std::env::temp_dir().join(format!("portico_browser_{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}/portico.db", dir.display());
-    let mut app = Application::build(test_config(&url))
-        .await
-        .expect("the server starts");
-    let sandbox = app
-        .take_sandbox()
-        .expect("a fresh database gets the sandbox");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let creds = |o: &portico_registry::BootstrapOutcome| Credentials {
-        login_id: o.admin.login_id.clone(),
-        password: o
-            .generated_password
-            .as_ref()
-            .expect("sandbox passwords are generated")
-            .expose()
-            .to_owned(),
-    };
-    TestApp {
-        base,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        staff: creds(&sandbox.operator),
-        developer: creds(&sandbox.developer),
-        developer_company_id: sandbox.developer.company.id.to_string(),
-        dir,
-    }
+    portico_testkit::spawn_app(
+        env!("CARGO_BIN_EXE_portico"),
+        portico_testkit::Backend::Sqlite,
+        &[],
+    )
+    .await
 }
 
-impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// A bearer token for `creds` from the admin JSON API.
-    pub async fn api_token(&self, creds: &Credentials) -> String {
-        let resp = self
-            .http
-            .post(self.url("/admin/v1/session"))
-            .json(&json!({ "login_id": creds.login_id, "password": creds.password }))
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "API sign-in failed");
-        let body: Value = resp.json().await.unwrap();
-        body["token"].as_str().unwrap().to_owned()
-    }
-
-    pub async fn api_post(&self, token: &str, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .post(self.url(&format!("/admin/v1{path}")))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap();
-        assert!(status.is_success(), "POST {path}: {status} {body}");
-        body
-    }
-
-    /// Staff create a company with one admin (the edition's web-services permission).
-    pub async fn company_with_admin(&self, name: &str) -> Credentials {
-        let staff = self.api_token(&self.staff).await;
-        let domain = format!("{}.example", name.to_lowercase().replace(' ', "-"));
-        let company = self
-            .api_post(
-                &staff,
-                "/companies",
-                json!({ "name": name, "domain": domain, "edition": "professional",
-                        "development_partner": false }),
-            )
-            .await;
-        let id = company["id"].as_str().unwrap();
-        let creds = Credentials {
-            login_id: format!("admin@{domain}"),
-            password: "correct horse battery staple".into(),
-        };
-        self.api_post(
-            &staff,
-            &format!("/companies/{id}/users"),
-            json!({ "login_id": creds.login_id, "display_name": "Admin",
-                    "password": creds.password,
-                    "permissions": { "web_services_administrator": true } }),
-        )
-        .await;
-        creds
-    }
-
-    /// A user of the developer company without any admin permission.
-    pub async fn plain_user(&self) -> Credentials {
-        let staff = self.api_token(&self.staff).await;
-        let creds = Credentials {
-            login_id: "traveler@sandbox.portico.test".into(),
-            password: "correct horse battery staple".into(),
-        };
-        self.api_post(
-            &staff,
-            &format!("/companies/{}/users", self.developer_company_id),
-            json!({ "login_id": creds.login_id, "display_name": "Traveler",
-                    "password": creds.password }),
-        )
-        .await;
-        creds
-    }
+/// A user of the developer company without any admin permission, created by staff.
+pub async fn plain_user(app: &TestApp) -> Credentials {
+    let staff = app.staff().await;
+    app.add_user(
+        &staff,
+        &app.developer_company_id,
+        "traveler@sandbox.portico.test",
+        "Traveler",
+        "correct horse battery staple",
+        None,
+    )
+    .await
 }
 
 /// chromedriver on a free port, in its own process group so that it and the browsers it
@@ -222,19 +88,15 @@ impl Drop for ChromeDriver {
     }
 }
 
-/// Whether the browser tests can run here. Without chromedriver they are skipped, except in CI
-/// (`CI=true`), where that is a failure.
+/// Whether the browser tests can run here. Without chromedriver or Chromium they are skipped,
+/// except in CI (`CI=true`), where that is a failure (see [`portico_testkit::skip_or_fail`]).
 pub fn browser_available() -> bool {
     if Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists() {
         return true;
     }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "{CHROMEDRIVER} or {CHROMIUM} is missing: install them \
-             (apt-get install chromium chromium-driver) to run the browser tests in CI"
-        );
-    }
-    eprintln!("SKIPPED: {CHROMEDRIVER} or {CHROMIUM} not found; browser test not run");
+    portico_testkit::skip_or_fail(&format!(
+        "{CHROMEDRIVER} or {CHROMIUM} is missing (apt-get install chromium chromium-driver)"
+    ));
     false
 }
 

@@ -10,11 +10,10 @@ async fn company_request_token_and_user_consent() {
     let Some(mut b) = Browser::start(&app, "oauth").await else {
         return;
     };
-    let admin = app.api_token(&app.developer).await;
+    let admin = app.developer().await;
     let reg = app
-        .api_post(
+        .register_app(
             &admin,
-            "/apps",
             json!({
                 "name": "Travel Sync",
                 "description": "Keeps travel profiles in sync",
@@ -57,7 +56,7 @@ async fn company_request_token_and_user_consent() {
 
     // The app exchanges it as Concur documents.
     let resp = app
-        .http
+        .client
         .post(app.url("/oauth2/v0/token"))
         .basic_auth(&client_id, Some(&secret))
         .form(&[

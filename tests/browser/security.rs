@@ -2,7 +2,7 @@
 //! CSRF, security headers, redirects after sign-in, keyboard use, and pages for users without
 //! the admin permission.
 
-use crate::harness::{Browser, spawn_app};
+use crate::harness::{Browser, plain_user, spawn_app};
 use fantoccini::{
     actions::{InputSource, KeyAction, KeyActions},
     key::Key,
@@ -73,7 +73,7 @@ async fn hostile_names_render_as_text_and_forged_posts_are_refused() {
         "name=Forged&redirect_uris=https%3A%2F%2Fapp.example%2Fcb&grant_type=authorization_code";
     for body in [form.to_owned(), format!("{form}&csrf_token=wrong")] {
         let resp = app
-            .http
+            .client
             .post(app.url("/admin/apps"))
             .header(header::COOKIE, &cookie)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -84,7 +84,7 @@ async fn hostile_names_render_as_text_and_forged_posts_are_refused() {
         assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     }
     let resp = app
-        .http
+        .client
         .post(app.url("/admin/sign-out"))
         .header(header::COOKIE, &cookie)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -101,7 +101,7 @@ async fn hostile_names_render_as_text_and_forged_posts_are_refused() {
     // With the token, the secret comes back in the POST response only, never cached.
     let csrf = portico_http::auth::csrf_token(&session);
     let resp = app
-        .http
+        .client
         .post(app.url("/admin/apps"))
         .header(header::COOKIE, &cookie)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -115,7 +115,7 @@ async fn hostile_names_render_as_text_and_forged_posts_are_refused() {
 
     // Every page carries the security headers.
     let resp = app
-        .http
+        .client
         .get(app.url("/admin/apps"))
         .header(header::COOKIE, &cookie)
         .send()
@@ -146,7 +146,7 @@ async fn hostile_names_render_as_text_and_forged_posts_are_refused() {
         ("/static/portico.css", "text/css"),
         ("/static/portico.js", "text/javascript"),
     ] {
-        let resp = app.http.get(app.url(path)).send().await.unwrap();
+        let resp = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         assert!(
             resp.headers()[header::CONTENT_TYPE]
@@ -165,7 +165,7 @@ async fn hostile_names_render_as_text_and_forged_posts_are_refused() {
 
     // Not signed in: a GET goes to the sign-in page (303), a POST is refused.
     let resp = app
-        .http
+        .client
         .get(app.url("/admin/apps/new"))
         .send()
         .await
@@ -178,7 +178,7 @@ async fn hostile_names_render_as_text_and_forged_posts_are_refused() {
 
     // The sign-in form has its own (double-submit) CSRF token.
     let resp = app
-        .http
+        .client
         .post(app.url("/admin/sign-in"))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(format!(
@@ -265,7 +265,7 @@ async fn keyboard_sign_in_and_a_user_without_the_admin_permission() {
     b.sign_out().await;
 
     // A user without an admin permission: no Administration menu, a page saying why.
-    let plain = app.plain_user().await;
+    let plain = plain_user(&app).await;
     b.sign_in(&plain).await;
     b.heading("You do not have permission").await;
     let header = b.text(".topbar").await;

@@ -197,7 +197,9 @@ async fn register_modify_review_and_enable_a_partner_application() {
     b.sign_out().await;
 
     // Another company's admin: Enable Applications lists the public app, disabled.
-    let other = app.company_with_admin("Acme Travel").await;
+    let other = app
+        .company_admin("Acme Travel", "professional", false)
+        .await;
     b.sign_in(&other).await;
     b.heading("Web Services").await;
     b.click_link("Enable Partner Application").await;
