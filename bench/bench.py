@@ -430,6 +430,21 @@ def errors(r):
     return r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
 
 
+def ed25519_sign_us():
+    """The time of one Ed25519 signature by `openssl speed ed25519` on this machine, now: the
+    unit the token path's cost is given in (a token needs one signature; nothing else in it is
+    irreducible). None if openssl is missing."""
+    try:
+        out = subprocess.run(["openssl", "speed", "-seconds", "2", "ed25519"],
+                             capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in out.splitlines():
+        if "Ed25519" in line and "bits" in line:
+            return 1e6 / float(line.split()[-2])  # the "sign/s" column
+    return None
+
+
 # --- The table -------------------------------------------------------------------------------
 
 
@@ -477,6 +492,21 @@ def table(results, args):
     row("peak RSS while provisioning (argon2), MiB",
         lambda res: f"{res['peak_rss_setup_kib'] / 1024:.1f}")
     row("start to ready ms", lambda res: med(res["ready_ms"], lambda v: f"{v:.0f}"))
+    # The token path's cost in the units of issue 11: per Ed25519 signature (measured before
+    # and after the runs, median), and a refresh against a client_credentials token.
+    sig = statistics.median(args.signature_us) if args.signature_us else None
+    per_req = lambda res, n: statistics.median(  # noqa: E731
+        [r["server_cpu_s"] / r["requests"] * 1e6 for r in res[n]])
+    with_db = lambda res, n: statistics.median(  # noqa: E731
+        [(r["server_cpu_s"] + r["db_cpu_s"]) / r["requests"] * 1e6 for r in res[n]])
+    if sig:
+        for name in ("client_credentials", "introspection"):
+            if name in args.scenarios:
+                row(f"{LABELS[name]}: server CPU in Ed25519 signatures ({sig:.1f} µs each)",
+                    lambda res, n=name: f"{per_req(res, n) / sig:.2f}")
+    if {"refresh_token", "client_credentials"} <= set(args.scenarios):
+        row("refresh_token grant (server + PostgreSQL CPU) in client_credentials tokens",
+            lambda res: f"{with_db(res, 'refresh_token') / per_req(res, 'client_credentials'):.1f}")
     row("other load during runs (cores, median)", lambda res: "{:.2f}".format(statistics.median(
         [r["other_cpu_s"] / r["duration_us"] * 1e6 for n in args.scenarios for r in res[n]])))
     return "\n".join(out)
@@ -507,6 +537,7 @@ def main():
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise SystemExit("the benchmark only talks to this machine")
     results = {}
+    args.signature_us = [v for v in [ed25519_sign_us()] if v]
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[:3]
     started = time.time()
@@ -515,6 +546,7 @@ def main():
         run_config(kind, size == "large", args, results)
     with open("/proc/loadavg") as f:
         load_after = f.read().split()[:3]
+    args.signature_us += [v for v in [ed25519_sign_us()] if v]
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "results": results,

@@ -1143,7 +1143,13 @@ async fn upper_case_client_ids_name_no_client(backend: Backend) {
         let a = token(&w.app, &upper, &[("grant_type", grant)]).await;
         a.expect_error(StatusCode::UNAUTHORIZED, "invalid_client");
     }
-    let a = post_form(&w.app, "/oauth2/v0/introspect", Some(&upper), &[("token", "x")]).await;
+    let a = post_form(
+        &w.app,
+        "/oauth2/v0/introspect",
+        Some(&upper),
+        &[("token", "x")],
+    )
+    .await;
     a.expect_error(StatusCode::UNAUTHORIZED, "invalid_client");
     let page = w
         .app

@@ -8,7 +8,7 @@ use crate::issue::Principal;
 use crate::oxide::{self, AuthorizationRefusal, Refusal};
 use crate::params::Params;
 use crate::{OAuthService, now};
-use portico_domain::{Actor, AppId, GrantType, PartnerApp, normalize_redirect_uri};
+use portico_domain::{Actor, GrantType, PartnerApp, normalize_redirect_uri};
 use url::Url;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

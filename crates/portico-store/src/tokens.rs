@@ -32,9 +32,8 @@ const INSERT_GRANT_PG: &str = "WITH g AS (\
 /// successor in one statement (see `rotate_refresh_token`); one row inserted means rotated,
 /// none means already rotated or revoked.
 const ROTATE_REFRESH_PG: &str = "WITH claimed AS (\
-    UPDATE refresh_tokens SET rotated_at = $1 WHERE digest = $2 AND rotated_at IS NULL \
-    AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id \
-    AND g.revoked_at IS NULL) \
+    UPDATE refresh_tokens SET rotated_at = $1 WHERE digest = $2 AND grant_id = $4 AND rotated_at IS NULL \
+    AND EXISTS (SELECT 1 FROM grants WHERE id = $4 AND revoked_at IS NULL) \
     RETURNING 1) \
     INSERT INTO refresh_tokens (digest, grant_id, issued_at, expires_at, rotated_at) \
     SELECT $3, $4, $5, $6, $7 FROM claimed";
@@ -335,11 +334,14 @@ impl TokenStore for Store {
             .col_expr(refresh::Column::RotatedAt, Expr::value(now))
             .filter(refresh::Column::Digest.eq(old.0.as_str()))
             .filter(refresh::Column::RotatedAt.is_null())
+            // The successor's grant is the old token's: one primary-key probe, not a scan.
+            .filter(refresh::Column::GrantId.eq(new.grant_id.as_str()))
             .filter(
                 refresh::Column::GrantId.in_subquery(
                     sea_orm::sea_query::Query::select()
                         .column(grant::Column::Id)
                         .from(grant::Entity)
+                        .and_where(grant::Column::Id.eq(new.grant_id.as_str()))
                         .and_where(grant::Column::RevokedAt.is_null())
                         .to_owned(),
                 ),
