@@ -5,28 +5,9 @@
 use crate::both_backends;
 use crate::helpers::{Backend, Node, PORTICO, spawn_app};
 use crate::oauth_helpers::{
-    Answer, AppCredentials, Peer, Target, authorization_code, is_active, register, token,
+    Answer, Peer, authorization_code, exchange, is_active, register, token,
 };
 use reqwest::StatusCode;
-
-async fn exchange_at(
-    target: &impl Target,
-    client: &AppCredentials,
-    code: &str,
-    verifier: &str,
-) -> Answer {
-    token(
-        target,
-        client,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", "https://app.example/callback"),
-            ("code_verifier", verifier),
-        ],
-    )
-    .await
-}
 
 const GRANTS: &[&str] = &["authorization_code", "refresh_token"];
 
@@ -38,34 +19,34 @@ async fn a_code_belongs_to_its_client(backend: Backend) {
     let (code, verifier) = authorization_code(&app, &dev, &owner, None).await;
 
     // Another app that learned the code: refused, and the code is left as it was.
-    let stolen = exchange_at(&app, &other, &code, &verifier).await;
+    let stolen = exchange(&app, &other, &code, &verifier).await;
     stolen.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert_eq!(
         stolen.description(),
         "authorization code was issued to another client"
     );
     // Again: still "another client", never "already used".
-    let again = exchange_at(&app, &other, &code, &verifier).await;
+    let again = exchange(&app, &other, &code, &verifier).await;
     assert_eq!(
         again.description(),
         "authorization code was issued to another client"
     );
 
     // Its own client redeems it, and its tokens stay live: nothing was revoked.
-    let mine = exchange_at(&app, &owner, &code, &verifier).await;
+    let mine = exchange(&app, &owner, &code, &verifier).await;
     assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
     let access = mine.str("access_token");
     let refresh = mine.str("refresh_token");
     assert!(is_active(&app, &owner, &access).await);
     // The other client trying once more changes nothing either.
-    exchange_at(&app, &other, &code, &verifier)
+    exchange(&app, &other, &code, &verifier)
         .await
         .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert!(is_active(&app, &owner, &access).await);
 
     // A replay by the owner (someone holding the owner's credentials and the code) revokes
     // what was issued from it.
-    let replay = exchange_at(&app, &owner, &code, &verifier).await;
+    let replay = exchange(&app, &owner, &code, &verifier).await;
     replay.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert!(
         replay.description().contains("already used"),
@@ -102,10 +83,10 @@ async fn parallel_replay_revokes_everything(backend: Backend) {
     for round in 0..10 {
         let (code, verifier) = authorization_code(&app, &dev, &client, None).await;
         let (a, b, c, d) = tokio::join!(
-            exchange_at(&app, &client, &code, &verifier),
-            exchange_at(&peer, &client, &code, &verifier),
-            exchange_at(&app, &client, &code, &verifier),
-            exchange_at(&peer, &client, &code, &verifier),
+            exchange(&app, &client, &code, &verifier),
+            exchange(&peer, &client, &code, &verifier),
+            exchange(&app, &client, &code, &verifier),
+            exchange(&peer, &client, &code, &verifier),
         );
         let answers = [a, b, c, d];
         let winners: Vec<&Answer> = answers

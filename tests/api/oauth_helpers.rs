@@ -304,7 +304,7 @@ pub async fn authorization_code(
 }
 
 pub async fn exchange(
-    app: &TestApp,
+    app: &impl Target,
     client: &AppCredentials,
     code: &str,
     verifier: &str,

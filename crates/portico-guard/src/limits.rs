@@ -26,6 +26,20 @@ pub enum Standing {
     },
 }
 
+impl Standing {
+    /// The argon2 lane a verification in this standing runs in, or the seconds to wait when it
+    /// must not run at all.
+    pub fn lane(self) -> Result<crate::Lane, u64> {
+        match self {
+            Standing::Clear => Ok(crate::Lane::Normal),
+            Standing::Suspect { .. } => Ok(crate::Lane::Suspect),
+            Standing::Refused {
+                retry_after_seconds,
+            } => Err(retry_after_seconds),
+        }
+    }
+}
+
 /// How many over-budget keys a node remembers. Past it nothing is added, and the database
 /// answers for the rest: forgetting costs a query, never a refusal.
 const REMEMBERED: usize = 10_000;

@@ -1,7 +1,7 @@
 //! A login id and password checked under the sign-in failure budgets: used by the admin
 //! sign-in (API and console) and by the password grant, so every way in is limited alike.
 
-use crate::{Lane, Limiter, Standing, argon, limits::now_ms};
+use crate::{Limiter, Standing, argon, limits::now_ms};
 pub use portico_domain::repo::SignInStore;
 use portico_domain::{
     Actor, DomainError, DomainResult, FailureBudget, FailureKey, User, secret, validate_login_id,
@@ -50,17 +50,11 @@ impl PasswordCheck {
             .limiter
             .standing(&keys[..1], &keys[1..], self.budget, now)
             .await?;
-        let lane = match standing {
-            Standing::Refused {
+        let lane = standing
+            .lane()
+            .map_err(|retry_after_seconds| DomainError::TooManyAttempts {
                 retry_after_seconds,
-            } => {
-                return Err(DomainError::TooManyAttempts {
-                    retry_after_seconds,
-                });
-            }
-            Standing::Suspect { .. } => Lane::Suspect,
-            Standing::Clear => Lane::Normal,
-        };
+            })?;
         let found = self.store.user_credentials(&login_id).await?;
         let phc = found
             .as_ref()

@@ -161,17 +161,11 @@ impl Directory {
             .limiter
             .standing(&source, &client, budget, now_ms)
             .await?;
-        let lane = match standing {
-            Standing::Refused {
+        let lane = standing
+            .lane()
+            .map_err(|retry_after_seconds| OAuthError::TooManyAttempts {
                 retry_after_seconds,
-            } => {
-                return Err(OAuthError::TooManyAttempts {
-                    retry_after_seconds,
-                });
-            }
-            Standing::Suspect { .. } => Lane::Suspect,
-            Standing::Clear => Lane::Normal,
-        };
+            })?;
         // Concurrent first requests with the same secret wait for one verification; other
         // secrets (a stranger's wrong ones) do not wait behind it.
         let turn = entry.turn_for(&digest);
