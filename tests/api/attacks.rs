@@ -475,7 +475,7 @@ async fn argon2_flood(backend: Backend) {
             let mut sent = 0usize;
             while Instant::now() < stop {
                 let source = format!("10.{}.{}.{}", worker, sent / 250, sent % 250);
-                let junk = if sent % 2 == 0 {
+                let junk = if sent.is_multiple_of(2) {
                     AppCredentials {
                         id: uuid::Uuid::new_v4().to_string(),
                         secret: "junk".into(),

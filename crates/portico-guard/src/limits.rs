@@ -179,9 +179,14 @@ mod tests {
         let client = FailureKey::Client(AppId::new());
         let now = 1_000_000;
         assert_eq!(
-            l.standing(&[addr.clone()], &[client.clone()], budget, now)
-                .await
-                .unwrap(),
+            l.standing(
+                std::slice::from_ref(&addr),
+                std::slice::from_ref(&client),
+                budget,
+                now
+            )
+            .await
+            .unwrap(),
             Standing::Clear
         );
         for _ in 0..2 {
@@ -190,18 +195,28 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(
-            l.standing(&[addr.clone()], &[client.clone()], budget, now)
-                .await
-                .unwrap(),
+            l.standing(
+                std::slice::from_ref(&addr),
+                std::slice::from_ref(&client),
+                budget,
+                now
+            )
+            .await
+            .unwrap(),
             Standing::Refused {
                 retry_after_seconds: 10
             }
         );
         // Another caller naming the same client is not refused: it is verified as a suspect.
         assert_eq!(
-            l.standing(&[other.clone()], &[client.clone()], budget, now)
-                .await
-                .unwrap(),
+            l.standing(
+                std::slice::from_ref(&other),
+                std::slice::from_ref(&client),
+                budget,
+                now
+            )
+            .await
+            .unwrap(),
             Standing::Suspect {
                 retry_after_seconds: 10
             }
@@ -221,7 +236,7 @@ mod tests {
         let budget = FailureBudget::new(1, 1);
         let key = FailureKey::sign_in_source("198.51.100.9".parse().unwrap());
         Limiter::new(store.clone())
-            .failed(&[key.clone()], budget, 0)
+            .failed(std::slice::from_ref(&key), budget, 0)
             .await
             .unwrap();
         // A restarted node (a fresh limiter, nothing in memory) reads it from the store.
