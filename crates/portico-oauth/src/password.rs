@@ -6,7 +6,7 @@ use crate::Inner;
 use crate::error::{OAuthError, OAuthResult};
 use crate::issue::{IssuedTokens, Principal};
 use crate::params::Params;
-use portico_domain::{CompanyId, DomainError, PartnerApp, TokenDigest, resolve_scope};
+use portico_domain::{Asked, CompanyId, DomainError, PartnerApp, TokenDigest};
 use std::net::IpAddr;
 
 impl Inner {
@@ -81,13 +81,9 @@ impl Inner {
         params: &Params,
         now: i64,
     ) -> OAuthResult<IssuedTokens> {
-        self.check_principal(app, &principal).await?;
-        let scope = resolve_scope(params.get("scope"), &app.registered_scopes(), &self.catalog)?;
-        if scope.is_empty() {
-            return Err(OAuthError::InvalidScope(
-                "the application registered no APIs, so there is no scope to grant".into(),
-            ));
-        }
+        let scope = self
+            .grantable_scopes(app, &principal, Asked::Grant(params.get("scope")))
+            .await?;
         let (_, issued) = self.start_grant(app, &principal, &scope, None, now).await?;
         Ok(issued)
     }
