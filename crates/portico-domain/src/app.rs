@@ -137,15 +137,16 @@ impl PartnerApp {
         self.spec.grant_types.contains(&grant)
     }
 
-    /// Whether `company` may see the app at all (in its Enable Applications list).
+    /// Whether `company` may see the app at all (in its Enable Applications list): see
+    /// [`crate::standing`].
     pub fn is_available_to(&self, company: CompanyId) -> bool {
-        self.spec.active && (self.company_id == company || self.visibility != Visibility::Private)
+        crate::standing(self, company, None).is_listed()
     }
 
     /// The enablement that holds for `company`, given the company's own choice if it made one.
-    /// A global app counts as enabled unless the company disabled it.
+    /// A global app counts as enabled unless the company disabled it: see [`crate::standing`].
     pub fn is_enabled_for(&self, company: CompanyId, choice: Option<bool>) -> bool {
-        self.is_available_to(company) && choice.unwrap_or(self.visibility == Visibility::Global)
+        crate::standing(self, company, choice).is_enabled()
     }
 
     /// Whether `redirect_uri` is one the app registered: both in their normal form

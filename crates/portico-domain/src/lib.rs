@@ -8,6 +8,7 @@ mod audit;
 mod catalog;
 mod change;
 mod company;
+mod eligibility;
 mod error;
 mod ids;
 mod permission;
@@ -28,6 +29,10 @@ pub use audit::{AuditAction, AuditEntry, AuditEvent, AuditQuery};
 pub use catalog::{ApiCatalog, ApiSelection, CatalogError, SensitiveDataGroup, WebServiceApi};
 pub use change::{Change, Notice};
 pub use company::{Company, CompanyChanges, Edition, NewCompany};
+pub use eligibility::{
+    Asked, Ineligible, NotEnabled, Principal, Standing, grantable_scopes, may_serve,
+    offered_scopes, scope_of, standing,
+};
 pub use error::{DomainError, DomainResult};
 pub use ids::{AppId, CompanyId, UserId};
 pub use permission::Actor;

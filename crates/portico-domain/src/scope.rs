@@ -20,6 +20,16 @@ pub enum ScopeError {
     GroupWithoutApi { group: String, api: String },
     #[error("scope '{0}' exceeds the scope originally granted")]
     NotGranted(String),
+    /// The app registered the scope, but the API catalog no longer offers it to the app (the
+    /// API was withdrawn, or the sensitive data group moved to an API the app did not register).
+    #[error("scope '{0}' is no longer offered to this application by the API catalog")]
+    NotOffered(String),
+    #[error("the application registered no APIs, so there is no scope to grant")]
+    NothingRegistered,
+    #[error("none of the application's registered scopes is offered by the API catalog any more")]
+    NothingOffered,
+    #[error("none of the granted scopes is still registered for this application")]
+    NothingStillRegistered,
 }
 
 impl ScopeSet {

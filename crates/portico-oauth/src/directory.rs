@@ -313,15 +313,24 @@ impl Directory {
         .await
     }
 
-    /// Whether `app` is enabled for `company` now (its own choice, or a global app's default).
-    pub async fn is_enabled_for(&self, app: &PartnerApp, company: CompanyId) -> OAuthResult<bool> {
-        let choice = self
+    /// The company's own enablement choice for `app`, if it made one.
+    pub async fn enablement(
+        &self,
+        app: &PartnerApp,
+        company: CompanyId,
+    ) -> OAuthResult<Option<bool>> {
+        Ok(self
             .cached(&self.enablements, (company, app.id), async {
                 Ok(Some(self.store.enablement(company, app.id).await?))
             })
             .await?
-            .flatten();
-        Ok(app.is_enabled_for(company, choice))
+            .flatten())
+    }
+
+    /// Whether `app` is enabled for `company` now (its own choice, or a global app's default).
+    pub async fn is_enabled_for(&self, app: &PartnerApp, company: CompanyId) -> OAuthResult<bool> {
+        let choice = self.enablement(app, company).await?;
+        Ok(portico_domain::standing(app, company, choice).is_enabled())
     }
 
     pub async fn company(&self, id: CompanyId) -> OAuthResult<Option<Arc<Company>>> {

@@ -7,8 +7,8 @@ use crate::error::{OAuthError, OAuthResult};
 use crate::jwt::AccessClaims;
 use crate::params::Params;
 use portico_domain::{
-    CompanyId, DomainError, PartnerApp, PlainSecret, PrincipalType, RefreshTokenRecord, ScopeSet,
-    TokenGrant, UserId, resolve_scope, secret::random_token,
+    self as domain, Asked, CompanyId, DomainError, Ineligible, PartnerApp, PlainSecret,
+    PrincipalType, RefreshTokenRecord, ScopeSet, TokenGrant, UserId, secret::random_token,
 };
 
 /// On whose behalf tokens are issued.
@@ -52,33 +52,75 @@ pub(crate) const GRANT_EXISTS: &str = "the grant was revoked before it was store
 
 pub(crate) const NOT_ENABLED: &str = "application is not enabled for this company";
 
+/// A refusal of the eligibility rule as the token endpoints answer it. Unknown and disabled
+/// companies and users read the same, so an answer does not tell which ids exist.
+pub(crate) fn refusal(e: Ineligible) -> OAuthError {
+    match e {
+        Ineligible::AppInactive => OAuthError::invalid_grant("application is not active"),
+        Ineligible::CompanyUnknown | Ineligible::CompanyDisabled => {
+            OAuthError::invalid_grant("company is disabled")
+        }
+        Ineligible::UserUnknown | Ineligible::UserDisabled | Ineligible::UserNotOfCompany => {
+            OAuthError::invalid_grant("user is disabled")
+        }
+        Ineligible::NotEnabled(_) => OAuthError::invalid_grant(NOT_ENABLED),
+        Ineligible::Scope(e) => e.into(),
+    }
+}
+
 impl Inner {
-    /// The checks every issuance and refresh makes, in one place.
+    /// The checks every issuance, refresh and introspection makes: the domain's eligibility
+    /// rule ([`portico_domain::may_serve`]) over the app, the company, the user and the
+    /// company's enablement choice as the directory has them.
     pub(crate) async fn check_principal(
         &self,
         app: &PartnerApp,
         principal: &Principal,
     ) -> OAuthResult<()> {
-        if !app.spec.active {
-            return Err(OAuthError::invalid_grant("application is not active"));
-        }
+        self.eligibility(principal, app, |p, enablement| {
+            domain::may_serve(app, p, enablement)
+        })
+        .await
+    }
+
+    /// [`Self::check_principal`], then the scope a new grant or a refresh may carry
+    /// ([`portico_domain::grantable_scopes`]).
+    pub(crate) async fn grantable_scopes(
+        &self,
+        app: &PartnerApp,
+        principal: &Principal,
+        asked: Asked<'_>,
+    ) -> OAuthResult<ScopeSet> {
+        self.eligibility(principal, app, |p, enablement| {
+            domain::grantable_scopes(app, p, enablement, asked, &self.catalog)
+        })
+        .await
+    }
+
+    /// Loads what the eligibility rule reads (cached by the directory) and applies `rule`.
+    async fn eligibility<T>(
+        &self,
+        principal: &Principal,
+        app: &PartnerApp,
+        rule: impl FnOnce(domain::Principal<'_>, Option<bool>) -> Result<T, Ineligible>,
+    ) -> OAuthResult<T> {
         let Some(company_id) = principal.company() else {
-            return Ok(());
+            return rule(domain::Principal::App, None).map_err(refusal);
         };
         let company = self.directory.company(company_id).await?;
-        if !company.is_some_and(|c| c.enabled) {
-            return Err(OAuthError::invalid_grant("company is disabled"));
-        }
-        if let Principal::User { user, company } = principal {
-            let user = self.directory.user(*user).await?;
-            if !user.is_some_and(|u| u.enabled && u.company_id == *company) {
-                return Err(OAuthError::invalid_grant("user is disabled"));
-            }
-        }
-        if !self.directory.is_enabled_for(app, company_id).await? {
-            return Err(OAuthError::invalid_grant(NOT_ENABLED));
-        }
-        Ok(())
+        let user = match principal {
+            Principal::User { user, .. } => self.directory.user(*user).await?,
+            _ => None,
+        };
+        let enablement = self.directory.enablement(app, company_id).await?;
+        let principal = match principal {
+            Principal::User { .. } => domain::Principal::User {
+                user: user.as_deref(),
+                company: company.as_deref(),
+            },
+            _ => domain::Principal::Company(company.as_deref()),
+        };
+        rule(principal, enablement).map_err(refusal)
     }
 
     /// Revokes a grant whose refresh token was reused; a failure is logged (the caller is
@@ -103,13 +145,9 @@ impl Inner {
         params: &Params,
         now: i64,
     ) -> OAuthResult<IssuedTokens> {
-        self.check_principal(app, &principal).await?;
-        let scope = resolve_scope(params.get("scope"), &app.registered_scopes(), &self.catalog)?;
-        if scope.is_empty() {
-            return Err(OAuthError::InvalidScope(
-                "the application registered no APIs, so there is no scope to grant".into(),
-            ));
-        }
+        let scope = self
+            .grantable_scopes(app, &principal, Asked::Grant(params.get("scope")))
+            .await?;
         let (_, issued) = self.start_grant(app, &principal, &scope, None, now).await?;
         Ok(issued)
     }

@@ -31,7 +31,7 @@ use oxide_auth::primitives::{
 use oxide_auth_async::code_grant as flow;
 use oxide_auth_async::primitives::{Authorizer, Issuer, Registrar};
 use portico_domain::{
-    AuthorizationCodeRecord, CodeRedemption, PlainSecret, ScopeSet, TokenDigest, resolve_scope,
+    Asked, AuthorizationCodeRecord, CodeRedemption, PlainSecret, ScopeSet, TokenDigest, scope_of,
     secret::random_token,
 };
 use std::borrow::Cow;
@@ -215,21 +215,13 @@ impl Registrar for Flow<'_> {
     ) -> Result<PreGrant, RegistrarError> {
         let requested = scope.map(|s| s.to_string());
         let app = &self.client.app;
-        let granted = resolve_scope(
-            requested.as_deref(),
-            &app.registered_scopes(),
-            &self.svc.catalog,
-        )
-        .map_err(|e| {
-            self.fail(e.into());
-            RegistrarError::Unspecified
-        })?;
-        if granted.is_empty() {
-            self.fail(OAuthError::InvalidScope(
-                "the application registered no APIs, so there is no scope to grant".into(),
-            ));
-            return Err(RegistrarError::Unspecified);
-        }
+        // The scope part of the eligibility rule; the user's part is checked once they are
+        // known (`authorize`) and again at the exchange.
+        let granted = scope_of(app, Asked::Grant(requested.as_deref()), &self.svc.catalog)
+            .map_err(|e| {
+                self.fail(e.into());
+                RegistrarError::Unspecified
+            })?;
         Ok(PreGrant {
             client_id: client.client_id.into_owned(),
             redirect_uri: client.redirect_uri.into_owned(),

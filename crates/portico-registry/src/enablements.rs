@@ -4,7 +4,7 @@ use crate::Registry;
 use chrono::Utc;
 use portico_domain::{
     Actor, AppId, AuditAction, AuditEvent, CompanyId, DomainError, DomainResult, PartnerApp,
-    Visibility, repo::Enablement,
+    Standing, Visibility, repo::Enablement, standing,
 };
 use serde::Serialize;
 
@@ -28,7 +28,7 @@ impl AvailableApp {
             description: app.spec.description.clone(),
             visibility: app.visibility,
             owner_company_id: app.company_id,
-            enabled: app.is_enabled_for(company, choice),
+            enabled: standing(app, company, choice).is_enabled(),
         }
     }
 }
@@ -41,11 +41,14 @@ impl Registry {
         company: CompanyId,
     ) -> DomainResult<Vec<AvailableApp>> {
         actor.require_company_admin(company)?;
+        // The store selects by the same rule; filtering again keeps the list right even if
+        // the SQL and the rule ever part (the store's eligibility test pins them together).
         Ok(self
             .store
             .apps_available_to(company)
             .await?
             .iter()
+            .filter(|(app, choice)| standing(app, company, *choice).is_listed())
             .map(|(app, choice)| AvailableApp::new(app, company, *choice))
             .collect())
     }
@@ -64,15 +67,18 @@ impl Registry {
             .store
             .app(app_id)
             .await?
-            .filter(|a| a.company_id == company || a.visibility != Visibility::Private)
             .ok_or(DomainError::not_found("application"))?;
-        if enabled && !app.spec.active {
-            return Err(DomainError::conflict(
-                "app_inactive",
-                "an inactive application cannot be enabled",
-            ));
-        }
         let before = self.store.enablement(company, app_id).await?;
+        match standing(&app, company, before) {
+            Standing::Hidden => return Err(DomainError::not_found("application")),
+            Standing::Inactive if enabled => {
+                return Err(DomainError::conflict(
+                    "app_inactive",
+                    "an inactive application cannot be enabled",
+                ));
+            }
+            _ => {}
+        }
         let enablement = Enablement {
             company_id: company,
             app_id,
@@ -85,7 +91,7 @@ impl Registry {
             Some(company),
             AuditAction::EnablementSet,
             ("app", app_id.to_string()),
-            Some(&serde_json::json!({ "enabled": app.is_enabled_for(company, before) })),
+            Some(&serde_json::json!({ "enabled": standing(&app, company, before).is_enabled() })),
             Some(&serde_json::json!({ "enabled": enabled })),
         );
         self.store.set_enablement(&enablement, &audit).await?;

@@ -2,23 +2,15 @@
 
 use super::TokenRequest;
 use crate::Inner;
-use crate::error::{OAuthError, OAuthResult};
+use crate::error::OAuthResult;
 use crate::issue::{IssuedTokens, Principal};
-use portico_domain::resolve_scope;
+use portico_domain::Asked;
 
 pub(crate) async fn issue(svc: &Inner, req: &TokenRequest<'_>) -> OAuthResult<IssuedTokens> {
     let app = &req.client.app;
-    let scope = resolve_scope(
-        req.params.get("scope"),
-        &app.registered_scopes(),
-        &svc.catalog,
-    )?;
-    if scope.is_empty() {
-        return Err(OAuthError::InvalidScope(
-            "the application registered no APIs, so there is no scope to grant".into(),
-        ));
-    }
-    svc.check_principal(app, &Principal::App).await?;
+    let scope = svc
+        .grantable_scopes(app, &Principal::App, Asked::Grant(req.params.get("scope")))
+        .await?;
     let (access_token, expires_in) = svc.access_token(app, &Principal::App, &scope, None, req.now);
     Ok(IssuedTokens {
         access_token,

@@ -8,7 +8,7 @@ use super::TokenRequest;
 use crate::Inner;
 use crate::error::{OAuthError, OAuthResult};
 use crate::issue::{IssuedTokens, Principal};
-use portico_domain::{Rotation, ScopeSet, TokenDigest, narrow_scope};
+use portico_domain::{Asked, Rotation, ScopeSet, TokenDigest};
 
 pub(crate) const REUSED_REFRESH: &str =
     "refresh token was already used; every token of its grant is revoked";
@@ -52,15 +52,14 @@ pub(crate) async fn rotate(svc: &Inner, req: &TokenRequest<'_>) -> OAuthResult<I
     }
     let original = ScopeSet::parse(&family.scope)
         .map_err(|_| OAuthError::Server("a stored grant has a malformed scope".into()))?;
-    // Narrowed once: within the original grant, and within what the app registers now.
-    let scope = narrow_scope(req.params.get("scope"), &original, &app.registered_scopes())?;
+    // Narrowed once, by the eligibility rule: within the original grant, and within what the
+    // app registers (and the catalog offers) now.
     let principal = Principal::of_grant(&family);
-    svc.check_principal(app, &principal).await?;
-    if scope.is_empty() {
-        return Err(OAuthError::InvalidScope(
-            "none of the granted scopes is still registered for this application".into(),
-        ));
-    }
+    let asked = Asked::Refresh {
+        scope: req.params.get("scope"),
+        granted: &original,
+    };
+    let scope = svc.grantable_scopes(app, &principal, asked).await?;
     let (refresh_token, record) = svc.new_refresh_token(&family.id, now);
     match store
         .rotate_refresh_token(&old.digest, &record, now)
