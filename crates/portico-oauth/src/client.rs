@@ -19,6 +19,10 @@ pub enum AuthMethod {
     Post,
 }
 
+/// The longest Authorization header read (a Basic header of a 36-character Key and a
+/// 43-character Secret is under 150 bytes; later methods' assertions come in the body).
+const MAX_AUTHORIZATION_BYTES: usize = 4096;
+
 /// Client credentials as presented.
 #[derive(Clone)]
 pub struct PresentedClient {
@@ -47,6 +51,13 @@ impl PresentedClient {
                 if body_secret.is_some() {
                     return Err(OAuthError::invalid_request(
                         "use one client authentication method, not both Basic and client_secret",
+                    ));
+                }
+                // A Key and a Secret fit in a few hundred bytes; a longer header is refused
+                // before it is decoded.
+                if header.len() > MAX_AUTHORIZATION_BYTES {
+                    return Err(OAuthError::invalid_request(
+                        "the Authorization header is too long",
                     ));
                 }
                 let basic = || OAuthError::bad_client_credentials(true);
@@ -306,6 +317,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(post.method, AuthMethod::Post);
+        let huge = format!("Basic {}", "A".repeat(MAX_AUTHORIZATION_BYTES));
+        let huge = PresentedClient::from_request(Some(&huge), &params(&[]));
+        assert_eq!(huge.unwrap_err().code(), "invalid_request");
         let bearer = PresentedClient::from_request(Some("Bearer x"), &params(&[]));
         assert!(matches!(
             bearer,
