@@ -4,87 +4,18 @@
 //! the real binary on SQLite and PostgreSQL; the limits that every node must share are also
 //! checked across two nodes on one PostgreSQL database.
 
+use crate::attacker::{
+    BEHIND_PROXY, assert_retry_after, client_credentials_from, post_from, sign_in_from, wrong,
+};
 use crate::both_backends;
 use crate::helpers::{Backend, Node, PORTICO, spawn_app_with};
 use crate::oauth_helpers::{
-    Answer, AppCredentials, Peer, Target, answer, company_token, introspect, is_active, post_form,
-    register, request_token, token,
+    AppCredentials, Peer, company_token, introspect, is_active, post_form, register, request_token,
+    token,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-/// Every test server believes X-Forwarded-For from loopback, so one test can speak from
-/// several source addresses.
-const BEHIND_PROXY: (&str, &str) = ("PORTICO_LIMITS_TRUSTED_PROXIES", "127.0.0.1, ::1");
-
-/// POSTs a form from `source` (through the trusted proxy on loopback).
-async fn post_from(
-    app: &impl Target,
-    source: &str,
-    path: &str,
-    authorization: Option<&str>,
-    body: &str,
-) -> Answer {
-    let mut req = app
-        .http()
-        .post(app.url(path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-forwarded-for", source)
-        .body(body.to_owned());
-    if let Some(a) = authorization {
-        req = req.header("authorization", a);
-    }
-    answer(req.send().await.unwrap()).await
-}
-
-async fn client_credentials_from(
-    app: &impl Target,
-    source: &str,
-    client: &AppCredentials,
-) -> Answer {
-    let basic = client.basic();
-    post_from(
-        app,
-        source,
-        "/oauth2/v0/token",
-        Some(&basic),
-        "grant_type=client_credentials",
-    )
-    .await
-}
-
-fn wrong(client: &AppCredentials) -> AppCredentials {
-    AppCredentials {
-        id: client.id.clone(),
-        secret: "not-the-secret".into(),
-    }
-}
-
-async fn sign_in_from(app: &impl Target, source: &str, login_id: &str, password: &str) -> Answer {
-    let resp = app
-        .http()
-        .post(app.url("/admin/v1/session"))
-        .header("x-forwarded-for", source)
-        .json(&json!({ "login_id": login_id, "password": password }))
-        .send()
-        .await
-        .unwrap();
-    answer(resp).await
-}
-
-#[track_caller]
-fn assert_retry_after(a: &Answer) {
-    let seconds: u64 = a
-        .headers
-        .get("retry-after")
-        .unwrap_or_else(|| panic!("no Retry-After on {} {}", a.status, a.body))
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(seconds >= 1, "Retry-After {seconds}");
-}
 
 // --- Revocations outlast any cap --------------------------------------------------------
 
@@ -429,109 +360,6 @@ async fn sign_in_lockout(backend: Backend) {
     assert!(longest <= 80, "a stored key of {longest} characters");
 }
 
-// --- argon2 floods do not delay others ------------------------------------------------------
-
-async fn argon2_flood(backend: Backend) {
-    let app = spawn_app_with(
-        backend,
-        &[BEHIND_PROXY, ("PORTICO_LIMITS_ARGON2_WORKERS", "1")],
-    )
-    .await;
-    let dev = app.developer().await;
-    let victim_app = register(&app, &dev, "Flooded", &["client_credentials"]).await;
-    // Baseline: a first verification and a sign-in with nothing else going on.
-    let first_token = |client: AppCredentials| {
-        let app = &app;
-        async move {
-            let started = Instant::now();
-            let a = client_credentials_from(app, "203.0.113.70", &client).await;
-            assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-            started.elapsed()
-        }
-    };
-    let sign_in = || async {
-        let started = Instant::now();
-        let a = sign_in_from(
-            &app,
-            "203.0.113.71",
-            &app.developer.login_id,
-            &app.developer.password,
-        )
-        .await;
-        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-        started.elapsed()
-    };
-    let baseline_token =
-        first_token(register(&app, &dev, "Baseline", &["client_credentials"]).await).await;
-    let baseline_sign_in = sign_in().await;
-
-    // 16 connections of junk: unknown client ids and wrong secrets for a real app, each from a
-    // new source address, until the measurements are done (and at least 10 each).
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut flood = tokio::task::JoinSet::new();
-    for worker in 0..16 {
-        let peer = Peer {
-            base: app.base.clone(),
-            client: app.client.clone(),
-        };
-        let victim_app = victim_app.clone();
-        let stop = stop.clone();
-        flood.spawn(async move {
-            let mut sent = 0usize;
-            while sent < 10 || !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let source = format!("10.{}.{}.{}", worker, sent / 250, sent % 250);
-                let junk = if sent.is_multiple_of(2) {
-                    AppCredentials {
-                        id: uuid::Uuid::new_v4().to_string(),
-                        secret: "junk".into(),
-                    }
-                } else {
-                    wrong(&victim_app)
-                };
-                let a = client_credentials_from(&peer, &source, &junk).await;
-                assert!(
-                    [401, 429, 503].contains(&a.status.as_u16()),
-                    "junk answered {} {}",
-                    a.status,
-                    a.body
-                );
-                sent += 1;
-            }
-            sent
-        });
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let under_token =
-        first_token(register(&app, &dev, "Under fire", &["client_credentials"]).await).await;
-    let under_sign_in = sign_in().await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut sent = 0;
-    while let Some(n) = flood.join_next().await {
-        sent += n.expect("a flood worker panicked");
-    }
-    assert!(sent >= 160, "the flood sent only {sent} requests");
-    // At most one queue slot (one argon2 run) more than without the flood, with room for a
-    // loaded machine; before, the delay grew with the attacker's concurrency (about a second at
-    // 16 connections).
-    let slot = baseline_token.max(baseline_sign_in);
-    eprintln!(
-        "argon2 flood: {sent} junk requests; first token {under_token:?} (alone {baseline_token:?}), \
-         sign-in {under_sign_in:?} (alone {baseline_sign_in:?})"
-    );
-    let budget = |alone: Duration| alone + slot * 4 + Duration::from_millis(300);
-    assert!(
-        under_token < budget(baseline_token),
-        "first token {under_token:?} under the flood, {baseline_token:?} without"
-    );
-    assert!(
-        under_sign_in < budget(baseline_sign_in),
-        "sign-in {under_sign_in:?} under the flood, {baseline_sign_in:?} without"
-    );
-    // And the flooded app's own secret still works.
-    let ok = client_credentials_from(&app, "203.0.113.72", &victim_app).await;
-    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
-}
-
 // --- Control bytes in every field -----------------------------------------------------------
 
 async fn control_bytes(backend: Backend) {
@@ -691,6 +519,5 @@ both_backends!(
     quadratic_body,
     client_failure_limits,
     sign_in_lockout,
-    argon2_flood,
     control_bytes,
 );

@@ -4,6 +4,7 @@
 /// `both_backends!(name)`: `name::sqlite` and `name::postgres` tests (from the kit).
 pub use portico_testkit::both_backends;
 
+pub mod attacker;
 pub mod helpers;
 pub mod oauth_helpers;
 
