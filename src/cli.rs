@@ -106,10 +106,13 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
         Command::Keys(KeysCommand::Rotate) => {
             let master = startup::master_key(&config)?;
             let store = startup::open_store(&config).await?;
-            let kid = portico_oauth::rotate_keys(&store, &master, config.tokens.signing_algorithm)
-                .await?;
+            let uses = portico_oauth::keys::KeyUse {
+                access: config.tokens.signing_algorithm,
+                id: portico_oauth::SigningAlgorithm::RS256,
+            };
+            let kid = portico_oauth::rotate_keys(&store, &master, uses).await?;
             println!(
-                "new signing key {kid} ({})",
+                "new signing key {kid} ({}), and a new RS256 key for ID tokens",
                 config.tokens.signing_algorithm.as_str()
             );
             Ok(())

@@ -93,6 +93,7 @@ static APP: LazyLock<PartnerApp> = LazyLock::new(|| {
             ..Review::draft()
         },
         resource_server: false,
+        resource_uri: None,
         secret_rotated_at: when(),
         created_at: when(),
         updated_at: when(),

@@ -7,6 +7,7 @@ mod m20261122_000001_registry;
 mod m20261122_000002_tokens;
 mod m20261202_000003_failure_budgets;
 mod m20261202_000010_versions;
+mod m20261202_000020_oidc;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_tokens::Migration),
             Box::new(m20261202_000003_failure_budgets::Migration),
             Box::new(m20261202_000010_versions::Migration),
+            Box::new(m20261202_000020_oidc::Migration),
         ]
     }
 }

@@ -1,6 +1,8 @@
-//! Portico as a generic OAuth client library sees it: discovery, then client credentials, the
-//! authorization code flow with PKCE and refresh through the `oauth2` crate, which knows nothing
-//! of Portico.
+//! Portico as generic client libraries see it: discovery, then client credentials, the
+//! authorization code flow with PKCE and refresh through the `oauth2` crate; and OpenID Connect
+//! through the `openidconnect` crate, a relying party that validates the ID token (signature
+//! through the JWKS, issuer, audience, nonce, at_hash) with its own code. Neither knows
+//! anything of Portico.
 
 use crate::both_backends;
 use crate::helpers::{Backend, spawn_app};
@@ -12,7 +14,10 @@ use oauth2::{
 };
 use serde_json::Value;
 
-both_backends!(flows_through_the_oauth2_crate);
+both_backends!(
+    flows_through_the_oauth2_crate,
+    openid_connect_through_the_openidconnect_crate
+);
 
 async fn flows_through_the_oauth2_crate(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -44,7 +49,16 @@ async fn flows_through_the_oauth2_crate(backend: Backend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(meta, oidc);
+    // The OpenID Provider configuration shares RFC 8414's endpoints (tests/api/oidc.rs checks
+    // the rest of each document).
+    for member in [
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+    ] {
+        assert_eq!(meta[member], oidc[member], "{member}");
+    }
     assert_eq!(meta["issuer"], app.base.as_str());
     assert_eq!(
         meta["code_challenge_methods_supported"],
@@ -142,4 +156,115 @@ async fn flows_through_the_oauth2_crate(backend: Backend) {
         }
         other => panic!("expected invalid_grant for a reused refresh token, got {other:?}"),
     }
+}
+
+async fn openid_connect_through_the_openidconnect_crate(backend: Backend) {
+    use openidconnect::core::{
+        CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+    };
+    use openidconnect::{
+        AccessTokenHash, AuthorizationCode as OidcCode, ClientId as OidcClientId,
+        ClientSecret as OidcSecret, CsrfToken as OidcCsrf, IssuerUrl, Nonce, OAuth2TokenResponse,
+        PkceCodeChallenge as OidcPkce, RedirectUrl as OidcRedirect, Scope as OidcScope,
+        TokenResponse as OidcTokenResponse,
+    };
+    let app = spawn_app(backend).await;
+    let dev = app.developer().await;
+    let creds = register(
+        &app,
+        &dev,
+        "OpenID Relying Party",
+        &["authorization_code", "refresh_token"],
+    )
+    .await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // Discovery: the crate reads /.well-known/openid-configuration and the JWKS.
+    let provider =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
+            .await
+            .expect("a valid OpenID Provider configuration");
+    let client = CoreClient::from_provider_metadata(
+        provider,
+        OidcClientId::new(creds.id.clone()),
+        Some(OidcSecret::new(creds.secret.clone())),
+    )
+    .set_redirect_uri(OidcRedirect::new("https://app.example/callback".into()).unwrap());
+    let (challenge, verifier) = OidcPkce::new_random_sha256();
+    let (auth_url, state, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            OidcCsrf::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(OidcScope::new("profile".into()))
+        .add_scope(OidcScope::new("expense.report.read".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let back = consent(&app, &dev, auth_url.as_str(), "allow").await;
+    assert_eq!(
+        query(&back, "state").as_deref(),
+        Some(state.secret().as_str())
+    );
+    let code = query(&back, "code").unwrap();
+    let tokens = client
+        .exchange_code(OidcCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("the code exchange");
+    // The crate validates the ID token: signature with a JWKS key, iss, aud, exp, nonce.
+    let id_token = tokens.id_token().expect("an ID token");
+    let id_verifier = client.id_token_verifier();
+    let claims = id_token
+        .claims(&id_verifier, &nonce)
+        .expect("the ID token validates");
+    assert_eq!(claims.subject().as_str(), dev.user_id.as_str());
+    assert!(claims.auth_time().is_some());
+    // And at_hash against the access token, with the key and algorithm that signed it.
+    let expected = claims.access_token_hash().expect("an at_hash");
+    let actual = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&id_verifier).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(&actual, expected);
+    // A wrong nonce is refused by the crate.
+    assert!(
+        id_token
+            .claims(&id_verifier, &Nonce::new("other".into()))
+            .is_err()
+    );
+    // UserInfo through the crate.
+    let info: CoreUserInfoClaims = client
+        .user_info(tokens.access_token().to_owned(), None)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("UserInfo");
+    assert_eq!(info.subject().as_str(), dev.user_id.as_str());
+    assert!(info.preferred_username().is_some());
+    // Refresh: a new ID token the crate accepts, with the same subject (no nonce now).
+    let refreshed = client
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("refresh");
+    let again = refreshed
+        .id_token()
+        .expect("an ID token on refresh")
+        .claims(&id_verifier, |n: Option<&Nonce>| {
+            if n.is_none() {
+                Ok(())
+            } else {
+                Err("a nonce on refresh".to_owned())
+            }
+        })
+        .expect("the refreshed ID token validates");
+    assert_eq!(again.subject(), claims.subject());
 }

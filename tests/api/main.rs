@@ -15,5 +15,6 @@ mod concurrency;
 mod independent_client;
 mod nodes;
 mod oauth;
+mod oidc;
 mod registry;
 mod resource_server;

@@ -138,6 +138,19 @@ pub async fn token(app: &impl Target, client: &AppCredentials, form: &[(&str, &s
     post_form(app, "/oauth2/v0/token", Some(client), form).await
 }
 
+/// `grant_type=refresh_token` with `refresh_token`.
+pub async fn refresh(app: &impl Target, client: &AppCredentials, refresh_token: &str) -> Answer {
+    token(
+        app,
+        client,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
 pub async fn introspect(app: &impl Target, caller: &AppCredentials, token: &str) -> Value {
     let a = post_form(
         app,
@@ -322,27 +335,32 @@ pub async fn exchange(
     .await
 }
 
-/// Verifies an access token the way a resource server would: with a key from the published
-/// JWKS, through jsonwebtoken, never through Portico's own code.
-pub async fn verify_jwt(app: &TestApp, token: &str) -> Value {
-    use jsonwebtoken::{DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
-    let header = decode_header(token).unwrap();
-    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-    let jwks: JwkSet = app
-        .client
+/// The published JWKS.
+pub async fn jwks(app: &TestApp) -> jsonwebtoken::jwk::JwkSet {
+    app.client
         .get(app.url("/oauth2/v0/jwks"))
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Verifies an access token the way a resource server would: with a key from the published
+/// JWKS, through jsonwebtoken, never through Portico's own code.
+pub async fn verify_jwt(app: &TestApp, token: &str) -> Value {
+    use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
+    let header = decode_header(token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    let jwks = jwks(app).await;
     let jwk = jwks
         .find(header.kid.as_deref().unwrap())
         .expect("the kid is published");
     let mut v = Validation::new(header.alg);
     v.set_issuer(&[&app.base]);
-    v.set_audience(&["urn:portico:api"]);
+    // The audience is the resource asked (RFC 8707), or the default one: callers check it.
+    v.validate_aud = false;
     v.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
     let claims = decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &v)
         .unwrap()

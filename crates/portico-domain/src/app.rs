@@ -104,6 +104,11 @@ pub struct PartnerApp {
     pub review: Review,
     /// Set by staff: a platform API that may introspect any app's tokens.
     pub resource_server: bool,
+    /// Set by staff with `resource_server`: the resource indicator (RFC 8707) clients ask
+    /// tokens for this resource server with. Tokens for it carry it as their audience and the
+    /// scopes this app registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_uri: Option<String>,
     pub secret_rotated_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -631,6 +636,7 @@ mod tests {
             visibility,
             review: Review::draft(),
             resource_server: false,
+            resource_uri: None,
             secret_rotated_at: now,
             created_at: now,
             updated_at: now,

@@ -17,6 +17,9 @@ pub struct WebServiceApi {
     /// Scopes of the APIs this one cannot work without.
     pub requires: Vec<String>,
     pub sensitive_data_groups: Vec<SensitiveDataGroup>,
+    /// Its resource indicator (RFC 8707): a token asked for this resource is for this API (and
+    /// any other API sharing the URI). `urn:portico:api:<scope>` unless the catalog names one.
+    pub resource: String,
 }
 
 /// A sensitive part of an API's data (a Travel Profile's passport section, say), granted as its
@@ -75,6 +78,7 @@ struct ApiEntry {
     requires: Vec<Spanned<String>>,
     #[serde(default)]
     sensitive_data_group: Vec<GroupEntry>,
+    resource: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -161,7 +165,20 @@ impl ApiCatalog {
                     code: group.code.clone(),
                 });
             }
+            let resource = match &entry.resource {
+                Some(r) => {
+                    crate::resource::validate_resource(r.get_ref()).map_err(|e| {
+                        fail(
+                            r.span().start,
+                            format!("API '{}': {e}", entry.scope.get_ref()),
+                        )
+                    })?;
+                    r.get_ref().clone()
+                }
+                None => format!("urn:portico:api:{}", entry.scope.get_ref()),
+            };
             apis.push(WebServiceApi {
+                resource,
                 scope: entry.scope.get_ref().clone(),
                 title: entry.title.trim().to_owned(),
                 description: entry.description.trim().to_owned(),
@@ -311,6 +328,28 @@ impl ApiCatalog {
             .flat_map(|s| std::iter::once(&s.api).chain(&s.sensitive_data_groups))
             .cloned()
             .collect()
+    }
+
+    /// The scopes a resource URI of the catalog serves: every API with that resource, with its
+    /// sensitive data groups. `None` if no API has it.
+    pub fn resource_scopes(&self, resource: &str) -> Option<BTreeSet<String>> {
+        let mut scopes = BTreeSet::new();
+        for api in self.apis.iter().filter(|a| a.resource == resource) {
+            scopes.insert(api.scope.clone());
+            scopes.extend(api.sensitive_data_groups.iter().map(|g| g.scope.clone()));
+        }
+        (!scopes.is_empty()).then_some(scopes)
+    }
+
+    /// Every resource URI of the catalog, once each, in catalog order.
+    pub fn resources(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for api in &self.apis {
+            if !out.contains(&api.resource.as_str()) {
+                out.push(&api.resource);
+            }
+        }
+        out
     }
 
     /// Every scope the catalog knows, APIs and groups alike, in catalog order.

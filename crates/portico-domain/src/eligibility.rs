@@ -12,7 +12,7 @@
 //! - [`grantable_scopes`]: [`may_serve`], then the scopes a new grant or a refresh may carry.
 
 use crate::{
-    ApiCatalog, Company, CompanyId, PartnerApp, ScopeError, ScopeSet, User, Visibility,
+    ApiCatalog, Company, CompanyId, Identity, PartnerApp, ScopeError, ScopeSet, User, Visibility,
     narrow_scope, resolve_scope,
 };
 use std::collections::BTreeSet;
@@ -184,6 +184,104 @@ pub fn grantable_scopes(
     Ok(scope_of(app, asked, catalog)?)
 }
 
+/// A grant's scope in its two parts: the catalog's API scopes, which the eligibility rule
+/// decides, and OpenID Connect's identity scopes, which any app may ask for a user or company.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GrantScope {
+    pub api: ScopeSet,
+    pub identity: Identity,
+}
+
+impl GrantScope {
+    /// Splits a stored or asked scope.
+    pub fn parse(scope: &str) -> Result<GrantScope, ScopeError> {
+        let (identity, rest) = Identity::split(Some(scope));
+        Ok(GrantScope {
+            api: ScopeSet::parse(rest.as_deref().unwrap_or_default())?,
+            identity,
+        })
+    }
+
+    /// Both parts as one scope, as tokens and responses carry it.
+    pub fn scope(&self) -> ScopeSet {
+        self.api.with(self.identity.words())
+    }
+}
+
+/// [`grantable_scopes`] for a request that may also ask for identity scopes: they go to a user
+/// or a company only, `profile` and `email` only with `openid`; a request that asks for
+/// identity scopes alone gets no API scope (it signs a user in), otherwise the API part follows
+/// [`grantable_scopes`]. On a refresh both parts stay within the original grant.
+pub fn grant_scope(
+    app: &PartnerApp,
+    principal: Principal<'_>,
+    enablement: Option<bool>,
+    asked: Asked<'_>,
+    catalog: &ApiCatalog,
+) -> Result<GrantScope, Ineligible> {
+    may_serve(app, principal, enablement)?;
+    let scope = scope_with_identity(app, asked, catalog)?;
+    if matches!(principal, Principal::App)
+        && let Some(w) = scope.identity.words().next()
+    {
+        return Err(ScopeError::IdentityWithoutUser(w.to_owned()).into());
+    }
+    Ok(scope)
+}
+
+/// The scope part of [`grant_scope`] alone (the authorization endpoint's, before the user is
+/// known).
+pub fn scope_with_identity(
+    app: &PartnerApp,
+    asked: Asked<'_>,
+    catalog: &ApiCatalog,
+) -> Result<GrantScope, ScopeError> {
+    let (identity, api_asked, original) = match asked {
+        Asked::Grant(scope) => {
+            let (identity, rest) = Identity::split(scope);
+            (identity, rest, None)
+        }
+        Asked::Refresh { scope, granted } => {
+            let original = GrantScope::parse(&granted.to_string())?;
+            let (identity, rest) = match scope.filter(|s| !s.trim().is_empty()) {
+                Some(s) => Identity::split(Some(s)),
+                None => (original.identity, None),
+            };
+            if let Some(w) = identity
+                .words()
+                .find(|w| !original.identity.words().any(|o| o == *w))
+            {
+                return Err(ScopeError::NotGranted(w.to_owned()));
+            }
+            (identity, rest, Some(original))
+        }
+    };
+    if let Some(w) = identity.without_openid() {
+        return Err(ScopeError::NotRegistered(w.to_owned()));
+    }
+    let identity_only =
+        !identity.is_empty() && api_asked.as_deref().is_some_and(|s| s.trim().is_empty());
+    let first_word =
+        |s: Option<&str>| s.and_then(|s| s.split(' ').find(|w| !w.is_empty()).map(str::to_owned));
+    let api = match (original, identity_only) {
+        (_, true) => ScopeSet::default(),
+        (Some(o), false) if o.api.is_empty() => match first_word(api_asked.as_deref()) {
+            Some(w) => return Err(ScopeError::NotGranted(w)),
+            None => ScopeSet::default(),
+        },
+        (Some(o), false) => scope_of(
+            app,
+            Asked::Refresh {
+                scope: api_asked.as_deref(),
+                granted: &o.api,
+            },
+            catalog,
+        )?,
+        (None, false) => scope_of(app, Asked::Grant(api_asked.as_deref()), catalog)?,
+    };
+    Ok(GrantScope { api, identity })
+}
+
 /// The scope part of [`grantable_scopes`] alone.
 pub fn scope_of(
     app: &PartnerApp,
@@ -277,6 +375,7 @@ mod tests {
             visibility,
             review: Review::draft(),
             resource_server: false,
+            resource_uri: None,
             secret_rotated_at: now,
             created_at: now,
             updated_at: now,
@@ -809,6 +908,103 @@ title = "Passport / Visa"
                 &changed
             ),
             Err(E::NothingStillRegistered)
+        );
+    }
+
+    #[test]
+    fn identity_scopes_go_with_users_and_companies() {
+        let acme = company(true);
+        let ann = user(&acme, true);
+        let a = app(acme.id, Private, true);
+        let cat = catalog();
+        let for_ann = Principal::User {
+            user: Some(&ann),
+            company: Some(&acme),
+        };
+        let scope = |asked| {
+            grant_scope(&a, for_ann, Some(true), asked, &cat).map(|g| g.scope().to_string())
+        };
+        // Identity alone signs in: no API scope.
+        assert_eq!(
+            scope(Asked::Grant(Some("openid profile"))).unwrap(),
+            "openid profile"
+        );
+        // With API scopes, the API part follows the rule.
+        assert_eq!(
+            scope(Asked::Grant(Some("openid expense.report.read"))).unwrap(),
+            "expense.report.read openid"
+        );
+        assert_eq!(
+            scope(Asked::Grant(Some("openid user.read"))),
+            Err(Ineligible::Scope(ScopeError::NotRegistered(
+                "user.read".into()
+            )))
+        );
+        // Nothing asked: every registered API scope, no identity.
+        assert_eq!(
+            scope(Asked::Grant(None)).unwrap(),
+            "expense.report.read travel.profile.passport travel.profile.read"
+        );
+        // profile or email without openid are not scopes of their own.
+        assert_eq!(
+            scope(Asked::Grant(Some("email"))),
+            Err(Ineligible::Scope(ScopeError::NotRegistered("email".into())))
+        );
+        // Client credentials: no identity.
+        assert_eq!(
+            grant_scope(&a, Principal::App, None, Asked::Grant(Some("openid")), &cat),
+            Err(Ineligible::Scope(ScopeError::IdentityWithoutUser(
+                "openid".into()
+            )))
+        );
+        // A company principal may have an ID token.
+        assert!(
+            grant_scope(
+                &a,
+                Principal::Company(Some(&acme)),
+                Some(true),
+                Asked::Grant(Some("openid")),
+                &cat
+            )
+            .is_ok()
+        );
+        // Refresh: within the original, both parts.
+        let granted = ScopeSet::parse("openid expense.report.read").unwrap();
+        let refresh = |scope| Asked::Refresh {
+            scope,
+            granted: &granted,
+        };
+        assert_eq!(scope(refresh(None)).unwrap(), "expense.report.read openid");
+        assert_eq!(scope(refresh(Some("openid"))).unwrap(), "openid");
+        assert_eq!(
+            scope(refresh(Some("expense.report.read"))).unwrap(),
+            "expense.report.read"
+        );
+        assert_eq!(
+            scope(refresh(Some("openid email"))),
+            Err(Ineligible::Scope(ScopeError::NotGranted("email".into())))
+        );
+        let identity_only = ScopeSet::parse("openid").unwrap();
+        assert_eq!(
+            scope(Asked::Refresh {
+                scope: Some("expense.report.read"),
+                granted: &identity_only
+            }),
+            Err(Ineligible::Scope(ScopeError::NotGranted(
+                "expense.report.read".into()
+            )))
+        );
+        // And the eligibility rule comes first.
+        let off = company(false);
+        assert_eq!(
+            grant_scope(
+                &a,
+                Principal::Company(Some(&off)),
+                Some(true),
+                Asked::Grant(Some("openid")),
+                &cat
+            ),
+            Err(Ineligible::CompanyDisabled)
         );
     }
 }

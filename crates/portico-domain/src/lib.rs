@@ -11,8 +11,10 @@ mod company;
 mod eligibility;
 mod error;
 mod ids;
+mod oidc;
 mod permission;
 pub mod repo;
+mod resource;
 mod scope;
 pub mod secret;
 mod token;
@@ -30,12 +32,20 @@ pub use catalog::{ApiCatalog, ApiSelection, CatalogError, SensitiveDataGroup, We
 pub use change::{Change, Notice};
 pub use company::{Company, CompanyChanges, Edition, NewCompany};
 pub use eligibility::{
-    Asked, Ineligible, NotEnabled, Principal, Standing, grantable_scopes, may_serve,
-    offered_scopes, scope_of, standing,
+    Asked, GrantScope, Ineligible, NotEnabled, Principal, Standing, grant_scope, grantable_scopes,
+    may_serve, offered_scopes, scope_of, scope_with_identity, standing,
 };
 pub use error::{DomainError, DomainResult};
 pub use ids::{AppId, CompanyId, UserId};
+pub use oidc::{
+    IDENTITY_SCOPES, Identity, MAX_NONCE_LEN, OidcRequestError, Prompt, SignInNeed, check_nonce,
+    parse_max_age, sign_in_need,
+};
 pub use permission::Actor;
+pub use resource::{
+    MAX_RESOURCE_LEN, MAX_RESOURCES, Target, TargetError, join_resources, resolve_target,
+    split_resources, validate_resource,
+};
 pub use scope::{ScopeError, ScopeSet, narrow_scope, resolve_scope};
 pub use secret::{PlainSecret, TokenDigest};
 pub use token::{

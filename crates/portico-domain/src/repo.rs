@@ -100,6 +100,8 @@ pub trait AppStore: Send + Sync {
     async fn app(&self, id: AppId) -> DomainResult<Option<PartnerApp>>;
     async fn apps_of(&self, company: CompanyId) -> DomainResult<Vec<PartnerApp>>;
     async fn apps_in_review(&self) -> DomainResult<Vec<PartnerApp>>;
+    /// The app staff marked as the resource server of `resource_uri`, if any.
+    async fn resource_server_app(&self, resource_uri: &str) -> DomainResult<Option<PartnerApp>>;
     /// Writes the `parts` of `app` (and, for a New Secret, `secrets` with `secret_rotated_at`),
     /// its `updated_at` and the next version, with `audit`, in one transaction, if the stored
     /// version is still `expected_version`; otherwise writes nothing and fails with `Stale`.
@@ -252,8 +254,9 @@ pub trait TokenStore: Send + Sync {
     async fn is_access_token_revoked(&self, jti: &str) -> DomainResult<bool>;
 
     async fn signing_keys(&self) -> DomainResult<Vec<SigningKeyRecord>>;
-    /// Adds a key and retires every other active key at `now`.
-    async fn add_signing_key(&self, key: &SigningKeyRecord, now: i64) -> DomainResult<()>;
+    /// Adds a new set of signing keys (one per algorithm in use) and retires every other active
+    /// key, at once.
+    async fn add_signing_keys(&self, keys: &[SigningKeyRecord], now: i64) -> DomainResult<()>;
 
     /// Deletes what can no longer be used: expired codes, request tokens, refresh tokens (and
     /// their grants once empty), revoked-token entries past their expiry.

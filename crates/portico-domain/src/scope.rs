@@ -30,6 +30,10 @@ pub enum ScopeError {
     NothingOffered,
     #[error("none of the granted scopes is still registered for this application")]
     NothingStillRegistered,
+    /// OpenID Connect's identity scopes are about a user (or a company): client credentials
+    /// carry no ID token.
+    #[error("scope '{0}' needs a user: the client credentials grant carries no identity")]
+    IdentityWithoutUser(String),
 }
 
 impl ScopeSet {
@@ -54,6 +58,13 @@ impl ScopeSet {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// This set with `words` added.
+    pub fn with<'a>(&self, words: impl IntoIterator<Item = &'a str>) -> ScopeSet {
+        let mut set = self.0.clone();
+        set.extend(words.into_iter().map(str::to_owned));
+        ScopeSet(set)
     }
 
     pub fn contains(&self, scope: &str) -> bool {

@@ -36,6 +36,11 @@ pub struct TokenGrant {
     pub scope: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// The resources the grant is bound to (RFC 8707), space-separated; its tokens may be for
+    /// these or a subset. None: any resource its scope reaches.
+    pub resources: Option<String>,
+    /// When the user signed in, for the `auth_time` of ID tokens issued on refresh.
+    pub auth_time: Option<i64>,
 }
 
 impl TokenGrant {
@@ -69,6 +74,13 @@ pub struct AuthorizationCodeRecord {
     /// The PKCE challenge as the flow encoded it.
     pub pkce_challenge: String,
     pub expires_at: i64,
+    /// OpenID Connect: the request's `nonce`, echoed into the ID token.
+    pub nonce: Option<String>,
+    /// When the user signed in (the session's start), for the ID token's `auth_time`.
+    pub auth_time: Option<i64>,
+    /// The resources asked at the authorization endpoint (RFC 8707), space-separated; the
+    /// grant is bound to them. None: not bound.
+    pub resources: Option<String>,
 }
 
 /// What redeeming an authorization code found.

@@ -183,6 +183,19 @@ pub fn parse_id<T: std::str::FromStr>(field: &str, value: &str) -> Result<T, Api
     })
 }
 
+/// Whether the request body is declared `application/x-www-form-urlencoded` (parameters
+/// allowed, case-insensitive).
+pub(crate) fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

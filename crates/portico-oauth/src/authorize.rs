@@ -5,10 +5,13 @@
 
 use crate::error::OAuthError;
 use crate::issue::Principal;
-use crate::oxide::{self, AuthorizationRefusal, Refusal};
+use crate::oxide::{self, AuthorizationRefusal, CodeExtras, Refusal};
 use crate::params::Params;
 use crate::{OAuthService, now};
-use portico_domain::{Actor, GrantType, PartnerApp, normalize_redirect_uri};
+use portico_domain::{
+    Actor, GrantType, Identity, OidcRequestError, PartnerApp, Prompt, SignInNeed, check_nonce,
+    join_resources, normalize_redirect_uri, parse_max_age, sign_in_need,
+};
 use url::Url;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,8 +47,12 @@ pub struct Consent {
 pub enum AuthorizeStep {
     /// An error page: the client or its redirect URI cannot be trusted with a redirect.
     Refuse { status: u16, message: String },
-    /// Ask the user to sign in, then come back with the same parameters.
-    SignIn,
+    /// Ask the user to sign in (`again`: even though a session exists, for `prompt=login` or
+    /// `max_age`), then come back to the authorization endpoint with `resume`.
+    SignIn {
+        again: bool,
+        resume: Vec<(String, String)>,
+    },
     /// Ask the user to allow or deny.
     Consent(Consent),
     /// Send the browser to the client (a code, or an error).
@@ -67,12 +74,39 @@ fn failed(e: &OAuthError) -> AuthorizeStep {
     )
 }
 
+/// The user signed in to the console, and when (OpenID Connect's `auth_time`).
+#[derive(Clone, Copy, Debug)]
+pub struct SignedInUser<'a> {
+    pub actor: &'a Actor,
+    pub auth_time: i64,
+}
+
+/// The parameters to come back to the authorization endpoint with after signing in. After a
+/// sign-in the request itself demanded (`prompt=login`, `max_age`), those are dropped: the
+/// new session satisfies them, and asking again would loop.
+fn resume_with(params: &Params, fresh: bool) -> Vec<(String, String)> {
+    params
+        .pairs()
+        .filter_map(|(k, v)| match k {
+            "max_age" if fresh => None,
+            "prompt" if fresh => {
+                let kept: Vec<&str> = v
+                    .split(' ')
+                    .filter(|p| !p.is_empty() && *p != "login" && *p != "select_account")
+                    .collect();
+                (!kept.is_empty()).then(|| (k.to_owned(), kept.join(" ")))
+            }
+            _ => Some((k.to_owned(), v.to_owned())),
+        })
+        .collect()
+}
+
 impl OAuthService {
     /// Handles `GET /oauth2/v0/authorize` (no decision yet) and the consent form's POST.
     pub async fn authorize(
         &self,
         params: &Params,
-        user: Option<&Actor>,
+        user: Option<SignedInUser<'_>>,
         decision: Option<Decision>,
     ) -> AuthorizeStep {
         let inner = &*self.inner;
@@ -115,8 +149,43 @@ impl OAuthService {
                 "the application is not registered for the authorization_code grant",
             ));
         }
-        let Some(actor) = user else {
-            return AuthorizeStep::SignIn;
+        // OpenID Connect's parameters (Core §3.1.2.1): refused by redirect when malformed.
+        let oidc = (|| {
+            Ok::<_, OidcRequestError>((
+                Prompt::parse(params.get("prompt"))?,
+                parse_max_age(params.get("max_age"))?,
+                check_nonce(params.get("nonce"))?.map(str::to_owned),
+            ))
+        })();
+        let (prompt, max_age, nonce) = match oidc {
+            Ok(v) => v,
+            Err(e) => {
+                return AuthorizeStep::Redirect(
+                    pending.refuse(Refusal::InvalidRequest, &e.to_string()),
+                );
+            }
+        };
+        match sign_in_need(prompt, max_age, user.map(|u| u.auth_time), now) {
+            SignInNeed::Signed => {}
+            SignInNeed::LoginRequired => {
+                return AuthorizeStep::Redirect(pending.refuse(
+                    Refusal::LoginRequired,
+                    "the user must sign in, and prompt=none allows no page",
+                ));
+            }
+            SignInNeed::SignIn => {
+                let fresh = user.is_some() || prompt.login || max_age == Some(0);
+                return AuthorizeStep::SignIn {
+                    again: fresh,
+                    resume: resume_with(params, fresh),
+                };
+            }
+        }
+        let Some(SignedInUser { actor, auth_time }) = user else {
+            return AuthorizeStep::SignIn {
+                again: false,
+                resume: resume_with(params, false),
+            };
         };
         let principal = Principal::User {
             user: actor.user_id,
@@ -131,6 +200,14 @@ impl OAuthService {
                 );
             }
         }
+        // Consent is asked on every authorization (none is remembered yet), so prompt=none
+        // cannot go on without a page.
+        if prompt.none && decision.is_none() {
+            return AuthorizeStep::Redirect(pending.refuse(
+                Refusal::ConsentRequired,
+                "the user must allow this application, and prompt=none allows no page",
+            ));
+        }
         match decision {
             None => AuthorizeStep::Consent(self.consent(
                 app,
@@ -141,17 +218,63 @@ impl OAuthService {
             Some(Decision::Deny) => AuthorizeStep::Redirect(
                 pending.refuse(Refusal::AccessDenied, "the user denied the request"),
             ),
-            Some(Decision::Allow) => match pending.issue_code(principal).await {
-                Ok(url) => AuthorizeStep::Redirect(url),
-                Err(e) => failed(&e),
-            },
+            Some(Decision::Allow) => {
+                // Validated with the request (oxide::negotiate); bound to the code.
+                let resources = match inner.target(&params.resources(), None).await {
+                    Ok(t) => t.and_then(|t| join_resources(&t.resources)),
+                    Err(e) => {
+                        return AuthorizeStep::Redirect(
+                            pending.refuse(Refusal::InvalidTarget, &e.description()),
+                        );
+                    }
+                };
+                let extras = CodeExtras {
+                    nonce,
+                    auth_time: Some(auth_time),
+                    resources,
+                };
+                match pending.issue_code(principal, extras).await {
+                    Ok(url) => AuthorizeStep::Redirect(url),
+                    Err(e) => failed(&e),
+                }
+            }
         }
     }
 
     fn consent(&self, app: &PartnerApp, actor: &Actor, scope: &str, redirect: &Url) -> Consent {
-        // In catalog order: each API, then its sensitive data groups beneath it.
+        // Identity first, then in catalog order: each API, then its sensitive data groups
+        // beneath it.
         let granted: std::collections::BTreeSet<&str> = scope.split(' ').collect();
-        let mut scopes = Vec::new();
+        let (identity, _) = Identity::split(Some(scope));
+        let mut scopes: Vec<ConsentScope> = [
+            (
+                identity.openid,
+                "openid",
+                "Sign you in",
+                "Confirm to the application who you are and which company you belong to.",
+            ),
+            (
+                identity.profile,
+                "profile",
+                "Your profile",
+                "See your name and login id.",
+            ),
+            (
+                identity.email,
+                "email",
+                "Your email address",
+                "See the email address you sign in with.",
+            ),
+        ]
+        .into_iter()
+        .filter(|(asked, ..)| *asked)
+        .map(|(_, scope, title, description)| ConsentScope {
+            scope: scope.into(),
+            title: title.into(),
+            description: description.into(),
+            sensitive: false,
+        })
+        .collect();
         for api in self.inner.catalog.apis() {
             if granted.contains(api.scope.as_str()) {
                 scopes.push(ConsentScope {

@@ -220,6 +220,9 @@ pub struct Directory {
     enablements: Cache<(CompanyId, AppId), Option<bool>>,
     companies: Cache<CompanyId, Arc<Company>>,
     users: Cache<UserId, Arc<User>>,
+    /// Apps staff marked as resource servers, by resource URI (found ones only; a change to
+    /// the app drops its entry).
+    resource_servers: Cache<String, Arc<PartnerApp>>,
     /// Revoked access tokens still within their lifetime: jti → exp.
     revoked_jtis: RevocationList,
     /// Grants revoked recently enough that access tokens of theirs may be alive: id → until
@@ -258,6 +261,7 @@ impl Directory {
             enablements: Cache::new(),
             companies: Cache::new(),
             users: Cache::new(),
+            resource_servers: Cache::new(),
             revoked_jtis: RevocationList::new(revocation_cap),
             revoked_grants: RevocationList::new(revocation_cap),
             request_tokens: Cache::new(),
@@ -343,6 +347,21 @@ impl Directory {
     pub async fn user(&self, id: UserId) -> OAuthResult<Option<Arc<User>>> {
         self.cached(&self.users, id, async {
             Ok(self.store.user(id).await?.map(Arc::new))
+        })
+        .await
+    }
+
+    /// The app that is the resource server of `resource_uri` (RFC 8707), if any.
+    pub async fn resource_server(
+        &self,
+        resource_uri: &str,
+    ) -> OAuthResult<Option<Arc<PartnerApp>>> {
+        self.cached(&self.resource_servers, resource_uri.to_owned(), async {
+            Ok(self
+                .store
+                .resource_server_app(resource_uri)
+                .await?
+                .map(Arc::new))
         })
         .await
     }
@@ -450,12 +469,14 @@ impl Directory {
                 self.enablements.clear();
                 self.companies.clear();
                 self.users.clear();
+                self.resource_servers.clear();
                 true
             }
             Notice::Change(change) => {
                 match change {
                     Change::App(id) => {
                         self.apps.remove(id);
+                        self.resource_servers.retain(|_, rs| rs.id != *id);
                         // Visibility and activity decide enablement too.
                         self.enablements.retain(|(_, app), _| app != id);
                     }

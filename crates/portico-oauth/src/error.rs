@@ -1,7 +1,7 @@
 //! The token service's errors, in RFC 6749 §5.2 terms. The HTTP layer maps them to responses in
 //! one place; every oxide-auth failure is translated into one of these first.
 
-use portico_domain::{DomainError, ScopeError};
+use portico_domain::{DomainError, OidcRequestError, ScopeError, TargetError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OAuthError {
@@ -18,6 +18,10 @@ pub enum OAuthError {
     UnsupportedGrantType(String),
     #[error("{0}")]
     InvalidScope(String),
+    /// RFC 8707 §2: a resource that is malformed, unknown, not granted, or that serves none of
+    /// the scopes asked.
+    #[error("{0}")]
+    InvalidTarget(String),
     /// Too many failed attempts from this source (or, failing again, for this client): 429.
     #[error("too many failed attempts; retry in {retry_after_seconds} seconds")]
     TooManyAttempts { retry_after_seconds: u64 },
@@ -39,6 +43,7 @@ impl OAuthError {
             Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
+            Self::InvalidTarget(_) => "invalid_target",
             // OAuth has no rate-limit code; this one tells a client to come back later.
             Self::TooManyAttempts { .. } | Self::Busy { .. } => "temporarily_unavailable",
             Self::Server(_) => "server_error",
@@ -100,6 +105,18 @@ impl From<ScopeError> for OAuthError {
             ScopeError::Malformed => Self::InvalidRequest(e.to_string()),
             other => Self::InvalidScope(other.to_string()),
         }
+    }
+}
+
+impl From<TargetError> for OAuthError {
+    fn from(e: TargetError) -> Self {
+        Self::InvalidTarget(e.to_string())
+    }
+}
+
+impl From<OidcRequestError> for OAuthError {
+    fn from(e: OidcRequestError) -> Self {
+        Self::InvalidRequest(e.to_string())
     }
 }
 

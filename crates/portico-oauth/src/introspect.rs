@@ -5,10 +5,10 @@ use crate::client::PresentedClient;
 use crate::directory::ClientEntry;
 use crate::error::{OAuthError, OAuthResult};
 use crate::issue::Principal;
-use crate::jwt::{self, AccessClaims};
+use crate::jwt::{self, AccessClaims, Audience};
 use crate::params::Params;
 use crate::{Inner, OAuthService, now};
-use portico_domain::{AppId, PrincipalType, TokenDigest};
+use portico_domain::{AppId, PartnerApp, PrincipalType, TokenDigest, split_resources};
 use serde_json::{Value, json};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -16,6 +16,11 @@ use std::sync::Arc;
 /// Why a bearer token was not accepted (RFC 6750 §3.1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BearerError {
+    /// No credentials at all: a bare challenge, without an error code (RFC 6750 §3.1).
+    #[error("an access token is required")]
+    Missing,
+    #[error("{0}")]
+    InvalidRequest(String),
     #[error("{0}")]
     InvalidToken(String),
     #[error("{0}")]
@@ -95,6 +100,28 @@ impl Inner {
         }
     }
 
+    /// Whether `caller` may learn about a token of `client_id` for `audience`: its own
+    /// tokens always; a resource server those for its resource (RFC 8707), or, one with no
+    /// resource URI of its own (a platform API), those for the platform's APIs.
+    fn may_see<'a>(
+        &self,
+        caller: &PartnerApp,
+        client_id: &str,
+        mut audience: impl Iterator<Item = &'a str>,
+    ) -> bool {
+        if client_id == caller.client_id() {
+            return true;
+        }
+        if !caller.resource_server {
+            return false;
+        }
+        match &caller.resource_uri {
+            Some(uri) => audience.any(|a| a == uri),
+            None => audience
+                .any(|a| a == self.settings.audience || self.catalog.resource_scopes(a).is_some()),
+        }
+    }
+
     async fn live_refresh_token(&self, token: &str, now: i64) -> OAuthResult<Option<Value>> {
         let Some((record, grant)) = self
             .directory
@@ -116,9 +143,12 @@ impl Inner {
             Err(e @ OAuthError::Server(_)) => return Err(e),
             Err(_) => return Ok(None),
         }
+        let resources = split_resources(grant.resources.as_deref())
+            .unwrap_or_else(|| vec![self.settings.audience.clone()]);
         Ok(Some(json!({
             "active": true,
             "token_type": "refresh_token",
+            "aud": Audience::of(&resources),
             "scope": grant.scope,
             "client_id": grant.app_id.to_string(),
             "sub": grant.user_id.map_or_else(|| grant.company_id.to_string(), |u| u.to_string()),
@@ -132,8 +162,9 @@ impl Inner {
 }
 
 impl OAuthService {
-    /// `POST /oauth2/v0/introspect`. A resource-server app may introspect any token; any other
-    /// app only its own. Everything not live answers exactly `{"active": false}`.
+    /// `POST /oauth2/v0/introspect`. An app may introspect its own tokens, a resource server
+    /// those for its audience (`may_see`). Everything else, and everything not live, answers
+    /// exactly `{"active": false}`.
     pub async fn introspect(
         &self,
         authorization: Option<&str>,
@@ -147,11 +178,9 @@ impl OAuthService {
             .await?;
         let token = params.require("token")?;
         let inactive = json!({ "active": false });
-        let may_see =
-            |client_id: &str| caller.app.resource_server || client_id == caller.app.client_id();
         if looks_like_jwt(token) {
             return Ok(match inner.live_access_token(token).await? {
-                Some(c) if may_see(&c.client_id) => json!({
+                Some(c) if inner.may_see(&caller.app, &c.client_id, c.aud.iter()) => json!({
                     "active": true,
                     "token_type": "Bearer",
                     "scope": c.scope,
@@ -171,8 +200,20 @@ impl OAuthService {
             });
         }
         Ok(match inner.live_refresh_token(token, now()).await? {
-            Some(v) if may_see(v["client_id"].as_str().unwrap_or_default()) => v,
-            _ => inactive,
+            Some(v) => {
+                let client_id = v["client_id"].as_str().unwrap_or_default();
+                let audience: Vec<&str> = match &v["aud"] {
+                    Value::String(a) => vec![a.as_str()],
+                    Value::Array(all) => all.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                if inner.may_see(&caller.app, client_id, audience.into_iter()) {
+                    v
+                } else {
+                    inactive
+                }
+            }
+            None => inactive,
         })
     }
 

@@ -4,12 +4,14 @@
 
 use crate::Inner;
 use crate::error::{OAuthError, OAuthResult};
-use crate::jwt::AccessClaims;
+use crate::jwt::{AccessClaims, Audience};
 use crate::params::Params;
 use portico_domain::{
-    self as domain, Asked, CompanyId, DomainError, Ineligible, PartnerApp, PlainSecret,
-    PrincipalType, RefreshTokenRecord, ScopeSet, TokenGrant, UserId, secret::random_token,
+    self as domain, Asked, CompanyId, DomainError, GrantScope, Ineligible, MAX_RESOURCES,
+    PartnerApp, PlainSecret, PrincipalType, RefreshTokenRecord, ScopeSet, Target, TokenGrant,
+    UserId, join_resources, resolve_target, secret::random_token, validate_resource,
 };
+use std::collections::{BTreeSet, HashMap};
 
 /// On whose behalf tokens are issued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +47,31 @@ pub struct IssuedTokens {
     pub expires_in: i64,
     pub scope: String,
     pub refresh_token: Option<PlainSecret>,
+    /// When the refresh token expires (epoch seconds), for Concur's `refresh_expires_in`.
+    pub refresh_expires_at: Option<i64>,
+    /// OpenID Connect: for a user who asked `openid`, and for every company token.
+    pub id_token: Option<String>,
+}
+
+/// What one issuance is for: the principal, the access token's scope and resources, and for an
+/// ID token when the user signed in and the request's nonce.
+pub(crate) struct Issuance<'a> {
+    pub app: &'a PartnerApp,
+    pub principal: Principal,
+    pub scope: GrantScope,
+    /// `None`: the configured default audience.
+    pub target: Option<Target>,
+    pub auth_time: Option<i64>,
+    pub nonce: Option<&'a str>,
+}
+
+/// A new grant's own scope and resources, which later refreshes stay within (the access token
+/// of the first issuance may be for a part of them).
+pub(crate) struct NewGrant {
+    pub scope: ScopeSet,
+    pub resources: Option<String>,
+    /// The id an authorization code was bound to (a new one otherwise).
+    pub id: Option<String>,
 }
 
 /// The grant's id is taken: a replayed code revoked it before this exchange stored it.
@@ -79,20 +106,6 @@ impl Inner {
     ) -> OAuthResult<()> {
         self.eligibility(principal, app, |p, enablement| {
             domain::may_serve(app, p, enablement)
-        })
-        .await
-    }
-
-    /// [`Self::check_principal`], then the scope a new grant or a refresh may carry
-    /// ([`portico_domain::grantable_scopes`]).
-    pub(crate) async fn grantable_scopes(
-        &self,
-        app: &PartnerApp,
-        principal: &Principal,
-        asked: Asked<'_>,
-    ) -> OAuthResult<ScopeSet> {
-        self.eligibility(principal, app, |p, enablement| {
-            domain::grantable_scopes(app, p, enablement, asked, &self.catalog)
         })
         .await
     }
@@ -136,20 +149,163 @@ impl Inner {
         }
     }
 
-    /// Starts a grant for a user or company with the scope asked (or all the app registered),
-    /// for the password grants.
+    /// The scope and target of a request (`resource` parameters): the eligibility rule, then
+    /// the resources, which keep the scopes they serve. `granted`: the resources a grant is
+    /// bound to. `explicit`: the request named its scope (a scope the resources do not serve is
+    /// then refused instead of dropped).
+    pub(crate) async fn resolve(
+        &self,
+        app: &PartnerApp,
+        principal: &Principal,
+        asked: Asked<'_>,
+        resources: &[&str],
+        granted: Option<&[String]>,
+        explicit: bool,
+    ) -> OAuthResult<(GrantScope, Option<Target>)> {
+        let mut scope = self.grant_scope(app, principal, asked).await?;
+        let target = self.target(resources, granted).await?;
+        if let Some(t) = &target
+            && !scope.api.is_empty()
+        {
+            scope.api = t.narrow(&scope.api, explicit)?;
+        }
+        Ok((scope, target))
+    }
+
+    /// [`Self::check_principal`], then the scope, identity scopes included
+    /// ([`portico_domain::grant_scope`]).
+    pub(crate) async fn grant_scope(
+        &self,
+        app: &PartnerApp,
+        principal: &Principal,
+        asked: Asked<'_>,
+    ) -> OAuthResult<GrantScope> {
+        self.eligibility(principal, app, |p, enablement| {
+            domain::grant_scope(app, p, enablement, asked, &self.catalog)
+        })
+        .await
+    }
+
+    /// The resources asked (RFC 8707), each well-formed, known and within `granted`: an API of
+    /// the catalog, the platform's APIs as a whole (the default audience), or a resource
+    /// server's app.
+    pub(crate) async fn target(
+        &self,
+        asked: &[&str],
+        granted: Option<&[String]>,
+    ) -> OAuthResult<Option<Target>> {
+        let mut served: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let names: Vec<&str> = if asked.is_empty() {
+            granted
+                .unwrap_or_default()
+                .iter()
+                .map(String::as_str)
+                .collect()
+        } else {
+            asked.to_vec()
+        };
+        if names.len() <= MAX_RESOURCES {
+            for r in names {
+                if validate_resource(r).is_err() || served.contains_key(r) {
+                    continue;
+                }
+                if let Some(scopes) = self.resource_scopes(r).await? {
+                    served.insert(r.to_owned(), scopes);
+                }
+            }
+        }
+        Ok(resolve_target(asked, granted, |r| served.get(r).cloned())?)
+    }
+
+    async fn resource_scopes(&self, resource: &str) -> OAuthResult<Option<BTreeSet<String>>> {
+        if resource == self.settings.audience {
+            return Ok(Some(self.catalog.all_scopes().map(str::to_owned).collect()));
+        }
+        if let Some(scopes) = self.catalog.resource_scopes(resource) {
+            return Ok(Some(scopes));
+        }
+        Ok(self
+            .directory
+            .resource_server(resource)
+            .await?
+            .filter(|rs| rs.spec.active)
+            .map(|rs| rs.registered_scopes()))
+    }
+
+    /// A grant for a user or company with the scope and resources asked (or all the app
+    /// registered), for the password grants: the user (or company) is there now.
     pub(crate) async fn grant_for(
         &self,
         app: &PartnerApp,
         principal: Principal,
         params: &Params,
+        auth_time: Option<i64>,
         now: i64,
     ) -> OAuthResult<IssuedTokens> {
-        let scope = self
-            .grantable_scopes(app, &principal, Asked::Grant(params.get("scope")))
+        let asked = params.get("scope");
+        let (scope, target) = self
+            .resolve(
+                app,
+                &principal,
+                Asked::Grant(asked),
+                &params.resources(),
+                None,
+                asked.is_some(),
+            )
             .await?;
-        let (_, issued) = self.start_grant(app, &principal, &scope, None, now).await?;
-        Ok(issued)
+        let grant = NewGrant {
+            scope: scope.scope(),
+            resources: target.as_ref().and_then(|t| join_resources(&t.resources)),
+            id: None,
+        };
+        let issuance = Issuance {
+            app,
+            principal,
+            scope,
+            target,
+            auth_time,
+            nonce: None,
+        };
+        self.start_grant(&issuance, grant, now).await
+    }
+
+    /// The access token (and ID token, if one is due) of an issuance; the refresh token, if
+    /// any, is the caller's.
+    pub(crate) fn issue(
+        &self,
+        issuance: &Issuance<'_>,
+        sid: Option<&str>,
+        refresh: Option<(PlainSecret, i64)>,
+        now: i64,
+    ) -> IssuedTokens {
+        let scope = issuance.scope.scope();
+        let audience = match &issuance.target {
+            Some(t) => Audience::of(&t.resources),
+            None => Audience::One(self.settings.audience.clone()),
+        };
+        let (access_token, expires_in) = self.access_token(
+            issuance.app,
+            &issuance.principal,
+            &scope,
+            audience,
+            sid,
+            now,
+        );
+        let id_token = (issuance.scope.identity.openid
+            || matches!(issuance.principal, Principal::Company(_)))
+        .then(|| self.id_token(issuance, &access_token, now));
+        let (refresh_token, refresh_expires_at) = match refresh {
+            Some((t, at)) => (Some(t), Some(at)),
+            None => (None, None),
+        };
+        IssuedTokens {
+            access_token,
+            expires_in,
+            scope: scope.to_string(),
+            refresh_token,
+            refresh_expires_at,
+            id_token,
+        }
     }
 
     /// A signed access token for `principal`; returns the token and its lifetime.
@@ -158,6 +314,7 @@ impl Inner {
         app: &PartnerApp,
         principal: &Principal,
         scope: &ScopeSet,
+        aud: Audience,
         sid: Option<&str>,
         now: i64,
     ) -> (String, i64) {
@@ -175,7 +332,7 @@ impl Inner {
         let claims = AccessClaims {
             iss: self.settings.issuer.clone(),
             sub,
-            aud: self.settings.audience.clone(),
+            aud,
             client_id: app.client_id(),
             scope: scope.to_string(),
             jti: random_token(16),
@@ -207,29 +364,29 @@ impl Inner {
     }
 
     /// Starts a grant (refresh-token family) for a user or company and issues its first tokens.
-    /// `id`: the id an authorization code was bound to (a new one otherwise).
     pub(crate) async fn start_grant(
         &self,
-        app: &PartnerApp,
-        principal: &Principal,
-        scope: &ScopeSet,
-        id: Option<String>,
+        issuance: &Issuance<'_>,
+        new: NewGrant,
         now: i64,
-    ) -> OAuthResult<(TokenGrant, IssuedTokens)> {
+    ) -> OAuthResult<IssuedTokens> {
+        let principal = &issuance.principal;
         let company = principal
             .company()
             .ok_or_else(|| OAuthError::Server("a grant needs a company".into()))?;
         let grant = TokenGrant {
-            id: id.unwrap_or_else(|| random_token(24)),
-            app_id: app.id,
+            id: new.id.unwrap_or_else(|| random_token(24)),
+            app_id: issuance.app.id,
             company_id: company,
             user_id: match principal {
                 Principal::User { user, .. } => Some(*user),
                 _ => None,
             },
-            scope: scope.to_string(),
+            scope: new.scope.to_string(),
             created_at: now,
             revoked_at: None,
+            resources: new.resources,
+            auth_time: issuance.auth_time,
         };
         let (refresh, record) = self.new_refresh_token(&grant.id, now);
         self.directory
@@ -244,16 +401,11 @@ impl Inner {
                 e => e.into(),
             })?;
         self.directory.remember_refresh(&record, &grant, now);
-        let (access_token, expires_in) =
-            self.access_token(app, principal, scope, Some(&grant.id), now);
-        Ok((
-            grant,
-            IssuedTokens {
-                access_token,
-                expires_in,
-                scope: scope.to_string(),
-                refresh_token: Some(refresh),
-            },
+        Ok(self.issue(
+            issuance,
+            Some(&grant.id),
+            Some((refresh, record.expires_at)),
+            now,
         ))
     }
 }

@@ -13,12 +13,42 @@ use std::sync::{Arc, RwLock};
 /// Seconds of clock skew allowed on `exp` and `nbf`.
 const LEEWAY: i64 = 5;
 
+/// A token's `aud`: one resource as a string, several as an array (RFC 7519 §4.1.3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn of(resources: &[String]) -> Self {
+        match resources {
+            [one] => Self::One(one.clone()),
+            many => Self::Many(many.to_vec()),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let all: &[String] = match self {
+            Self::One(a) => std::slice::from_ref(a),
+            Self::Many(m) => m,
+        };
+        all.iter().map(String::as_str)
+    }
+
+    pub fn contains(&self, resource: &str) -> bool {
+        self.iter().any(|a| a == resource)
+    }
+}
+
 /// The claims of an access token (see docs/tokens.md).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    /// The resources the token is for (RFC 8707), or the configured default audience.
+    pub aud: Audience,
     pub client_id: String,
     pub scope: String,
     pub jti: String,
@@ -42,7 +72,8 @@ impl AccessClaims {
     }
 }
 
-/// Checks a token's signature (with a published key), `typ`, issuer, audience and lifetime.
+/// Checks a token's signature (with a published key), `typ`, issuer and lifetime; its audience
+/// is the caller's to check against the resource asking (introspection).
 /// Anything wrong is simply "not a valid token": callers answer inactive or invalid_token.
 pub fn verify(
     token: &str,
@@ -69,7 +100,7 @@ fn verify_with_kid(
     }
     let mut v = Validation::new(*alg);
     v.set_issuer(&[&settings.issuer]);
-    v.set_audience(&[&settings.audience]);
+    v.validate_aud = false;
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     v.validate_nbf = true;
     v.leeway = LEEWAY as u64;
@@ -161,7 +192,7 @@ mod tests {
         AccessClaims {
             iss: "https://portico.test".into(),
             sub: "app".into(),
-            aud: "urn:portico:api".into(),
+            aud: Audience::One("urn:portico:api".into()),
             client_id: "app".into(),
             scope: "expense.report.read".into(),
             jti: "j1".into(),
@@ -180,7 +211,11 @@ mod tests {
         let master = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
         let now = chrono::Utc::now().timestamp();
         let record = generate_key(SigningAlgorithm::EdDSA, &master, now).unwrap();
-        let ring = KeyRing::build(std::slice::from_ref(&record), &master, now, 3600).unwrap();
+        let uses = crate::keys::KeyUse {
+            access: SigningAlgorithm::EdDSA,
+            id: SigningAlgorithm::EdDSA,
+        };
+        let ring = KeyRing::build(std::slice::from_ref(&record), &master, now, 3600, uses).unwrap();
         let token = claims(now).sign(&ring);
         let seen = VerifiedTokens::default();
         let s = settings();
@@ -201,7 +236,7 @@ mod tests {
         assert_eq!(verify_remembered(&token, &ring, &s, &seen, now - 6), None);
         // Its key no longer in the ring: refused.
         let other = generate_key(SigningAlgorithm::EdDSA, &master, now).unwrap();
-        let new_ring = KeyRing::build(&[other], &master, now, 3600).unwrap();
+        let new_ring = KeyRing::build(&[other], &master, now, 3600, uses).unwrap();
         assert_eq!(verify_remembered(&token, &new_ring, &s, &seen, now), None);
         // A token that differs in any byte is not the remembered one, and fails verification.
         let at = token.rfind('.').unwrap() + 5;

@@ -217,47 +217,118 @@ pub fn generate_key(
     })
 }
 
-/// The signing key in use and the keys tokens may still be verified with.
-pub struct KeyRing {
+/// One signing key in use, with the JOSE headers it signs under, made once.
+struct Signer {
     kid: String,
     algorithm: SigningAlgorithm,
-    signer: PrivateKey,
-    /// base64url of the JOSE header, made once.
-    header_b64: String,
+    key: PrivateKey,
+    /// base64url of the access tokens' header (`typ: at+jwt`, RFC 9068).
+    access_header_b64: String,
+    /// base64url of the ID tokens' header (`typ: JWT`).
+    id_header_b64: String,
+}
+
+impl Signer {
+    fn sign(&self, header_b64: &str, claims_json: &[u8]) -> String {
+        let mut token = String::with_capacity(header_b64.len() + claims_json.len() * 4 / 3 + 400);
+        token.push_str(header_b64);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(claims_json, &mut token);
+        let signature = self.key.sign(token.as_bytes());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        token
+    }
+}
+
+/// The signing keys in use (the newest unretired key of each algorithm: one signs access
+/// tokens, one ID tokens, the same one if both use one algorithm) and the keys tokens may
+/// still be verified with.
+pub struct KeyRing {
+    access: usize,
+    id: usize,
+    signers: Vec<Signer>,
     verifiers: HashMap<String, (jsonwebtoken::Algorithm, DecodingKey)>,
     jwks: String,
     /// The stored keys this ring was built from, to tell when it is stale.
     fingerprint: Vec<(String, Option<i64>)>,
 }
 
+/// Which algorithm signs what.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyUse {
+    pub access: SigningAlgorithm,
+    pub id: SigningAlgorithm,
+}
+
+impl KeyUse {
+    /// The algorithms that need an active key, once each.
+    pub fn algorithms(&self) -> Vec<SigningAlgorithm> {
+        if self.access == self.id {
+            vec![self.access]
+        } else {
+            vec![self.access, self.id]
+        }
+    }
+
+    /// Whether `records` has an active key for every algorithm in use, and no other.
+    pub fn is_served_by(&self, records: &[SigningKeyRecord]) -> bool {
+        let mut active: Vec<_> = records
+            .iter()
+            .filter(|r| r.retired_at.is_none())
+            .filter_map(|r| SigningAlgorithm::parse(&r.algorithm))
+            .collect();
+        active.sort_by_key(|a| a.as_str());
+        active.dedup();
+        let mut wanted = self.algorithms();
+        wanted.sort_by_key(|a| a.as_str());
+        active == wanted
+    }
+}
+
 impl KeyRing {
-    /// Builds the ring from the stored keys: the newest unretired key signs; every key retired
-    /// less than `keep_retired` seconds ago is still published.
+    /// Builds the ring from the stored keys: for each algorithm of `uses`, the newest unretired
+    /// key signs; every key retired less than `keep_retired` seconds ago is still published.
     pub fn build(
         records: &[SigningKeyRecord],
         master: &MasterKey,
         now: i64,
         keep_retired: i64,
+        uses: KeyUse,
     ) -> Result<Self, KeyError> {
-        let active = records
-            .iter()
-            .filter(|r| r.retired_at.is_none())
-            .max_by_key(|r| r.created_at)
-            .ok_or(KeyError::NoActiveKey)?;
         let malformed = |kid: &str, detail: String| KeyError::Malformed {
             kid: kid.to_owned(),
             detail,
         };
-        let algorithm = SigningAlgorithm::parse(&active.algorithm).ok_or_else(|| {
-            malformed(
-                &active.kid,
-                format!("unknown algorithm {}", active.algorithm),
-            )
-        })?;
-        let der = master.open(&active.kid, &active.sealed_private_key)?;
-        let signer =
-            PrivateKey::from_pkcs8(algorithm, &der).map_err(|e| malformed(&active.kid, e))?;
-        let header = json!({ "alg": algorithm.as_str(), "typ": "at+jwt", "kid": active.kid });
+        let mut signers: Vec<Signer> = Vec::new();
+        for alg in uses.algorithms() {
+            let active = records
+                .iter()
+                .filter(|r| r.retired_at.is_none() && r.algorithm == alg.as_str())
+                .max_by_key(|r| r.created_at)
+                .ok_or(KeyError::NoActiveKey)?;
+            let der = master.open(&active.kid, &active.sealed_private_key)?;
+            let key = PrivateKey::from_pkcs8(alg, &der).map_err(|e| malformed(&active.kid, e))?;
+            let header = |typ: &str| {
+                URL_SAFE_NO_PAD.encode(
+                    json!({ "alg": alg.as_str(), "typ": typ, "kid": active.kid }).to_string(),
+                )
+            };
+            signers.push(Signer {
+                kid: active.kid.clone(),
+                algorithm: alg,
+                key,
+                access_header_b64: header("at+jwt"),
+                id_header_b64: header("JWT"),
+            });
+        }
+        let index = |alg: SigningAlgorithm| {
+            signers
+                .iter()
+                .position(|s| s.algorithm == alg)
+                .expect("a signer per algorithm in use")
+        };
+        let (access, id) = (index(uses.access), index(uses.id));
         let mut verifiers = HashMap::new();
         let mut published = Vec::new();
         for r in records
@@ -281,35 +352,40 @@ impl KeyRing {
             .collect();
         fingerprint.sort();
         Ok(Self {
-            kid: active.kid.clone(),
-            algorithm,
-            signer,
-            header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
+            access,
+            id,
+            signers,
             verifiers,
             jwks: json!({ "keys": published }).to_string(),
             fingerprint,
         })
     }
 
-    /// Signs a JWS over the given claims JSON: header.payload.signature, all base64url.
+    /// Signs an access token (`typ: at+jwt`) over the given claims JSON.
     pub fn sign(&self, claims_json: &[u8]) -> String {
-        let mut token =
-            String::with_capacity(self.header_b64.len() + claims_json.len() * 4 / 3 + 400);
-        token.push_str(&self.header_b64);
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(claims_json, &mut token);
-        let signature = self.signer.sign(token.as_bytes());
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
-        token
+        let s = &self.signers[self.access];
+        s.sign(&s.access_header_b64, claims_json)
     }
 
+    /// Signs an ID token (`typ: JWT`) over the given claims JSON.
+    pub fn sign_id_token(&self, claims_json: &[u8]) -> String {
+        let s = &self.signers[self.id];
+        s.sign(&s.id_header_b64, claims_json)
+    }
+
+    /// The kid of the key signing access tokens.
     pub fn kid(&self) -> &str {
-        &self.kid
+        &self.signers[self.access].kid
     }
 
+    /// The algorithm signing access tokens.
     pub fn algorithm(&self) -> SigningAlgorithm {
-        self.algorithm
+        self.signers[self.access].algorithm
+    }
+
+    /// The algorithm signing ID tokens.
+    pub fn id_token_algorithm(&self) -> SigningAlgorithm {
+        self.signers[self.id].algorithm
     }
 
     pub fn verifier(&self, kid: &str) -> Option<&(jsonwebtoken::Algorithm, DecodingKey)> {
@@ -341,6 +417,43 @@ mod tests {
         MasterKey::from_base64(&MasterKey::generate_base64()).unwrap()
     }
 
+    fn uses(alg: SigningAlgorithm) -> KeyUse {
+        KeyUse {
+            access: alg,
+            id: alg,
+        }
+    }
+
+    #[test]
+    fn access_and_id_tokens_may_use_two_keys() {
+        let m = master();
+        let ed = generate_key(SigningAlgorithm::EdDSA, &m, 10).unwrap();
+        let rsa = generate_key(SigningAlgorithm::RS256, &m, 10).unwrap();
+        let two = KeyUse {
+            access: SigningAlgorithm::EdDSA,
+            id: SigningAlgorithm::RS256,
+        };
+        assert!(two.is_served_by(&[ed.clone(), rsa.clone()]));
+        assert!(!two.is_served_by(std::slice::from_ref(&ed)));
+        let ring = KeyRing::build(&[ed.clone(), rsa.clone()], &m, 10, 3600, two).unwrap();
+        let at = decode_header(ring.sign(b"{}")).unwrap();
+        assert_eq!(
+            (at.kid.as_deref(), at.typ.as_deref()),
+            (Some(ed.kid.as_str()), Some("at+jwt"))
+        );
+        let id = decode_header(ring.sign_id_token(b"{}")).unwrap();
+        assert_eq!(
+            (id.kid.as_deref(), id.typ.as_deref()),
+            (Some(rsa.kid.as_str()), Some("JWT"))
+        );
+        assert_eq!(id.alg, jsonwebtoken::Algorithm::RS256);
+        // Without an RSA key the ring cannot sign ID tokens: refused, not silently another key.
+        assert!(matches!(
+            KeyRing::build(std::slice::from_ref(&ed), &m, 10, 3600, two),
+            Err(KeyError::NoActiveKey)
+        ));
+    }
+
     #[test]
     fn every_algorithm_signs_what_jsonwebtoken_verifies() {
         for alg in [
@@ -350,7 +463,8 @@ mod tests {
         ] {
             let m = master();
             let record = generate_key(alg, &m, 1000).unwrap();
-            let ring = KeyRing::build(std::slice::from_ref(&record), &m, 1000, 3600).unwrap();
+            let ring =
+                KeyRing::build(std::slice::from_ref(&record), &m, 1000, 3600, uses(alg)).unwrap();
             let token = ring.sign(br#"{"sub":"s","exp":99999999999}"#);
             let header = decode_header(&token).unwrap();
             assert_eq!(header.kid.as_deref(), Some(record.kid.as_str()));
@@ -380,14 +494,20 @@ mod tests {
         let m = master();
         let record = generate_key(SigningAlgorithm::EdDSA, &m, 0).unwrap();
         assert!(matches!(
-            KeyRing::build(std::slice::from_ref(&record), &master(), 0, 0),
+            KeyRing::build(
+                std::slice::from_ref(&record),
+                &master(),
+                0,
+                0,
+                uses(SigningAlgorithm::EdDSA)
+            ),
             Err(KeyError::CannotUnseal(_))
         ));
         let moved = SigningKeyRecord {
             kid: "other".into(),
             ..record
         };
-        assert!(KeyRing::build(&[moved], &m, 0, 0).is_err());
+        assert!(KeyRing::build(&[moved], &m, 0, 0, uses(SigningAlgorithm::EdDSA)).is_err());
     }
 
     #[test]
@@ -396,10 +516,24 @@ mod tests {
         let mut old = generate_key(SigningAlgorithm::EdDSA, &m, 0).unwrap();
         old.retired_at = Some(100);
         let new = generate_key(SigningAlgorithm::ES256, &m, 100).unwrap();
-        let ring = KeyRing::build(&[old.clone(), new.clone()], &m, 150, 3600).unwrap();
+        let ring = KeyRing::build(
+            &[old.clone(), new.clone()],
+            &m,
+            150,
+            3600,
+            uses(SigningAlgorithm::ES256),
+        )
+        .unwrap();
         assert_eq!(ring.kid(), new.kid);
         assert!(ring.verifier(&old.kid).is_some());
-        let later = KeyRing::build(&[old.clone(), new.clone()], &m, 5000, 3600).unwrap();
+        let later = KeyRing::build(
+            &[old.clone(), new.clone()],
+            &m,
+            5000,
+            3600,
+            uses(SigningAlgorithm::ES256),
+        )
+        .unwrap();
         assert!(later.verifier(&old.kid).is_none());
         assert!(!later.jwks().contains(&old.kid));
         assert!(ring.is_current(&[new, old]));

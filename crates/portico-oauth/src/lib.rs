@@ -13,6 +13,7 @@ mod client;
 pub mod directory;
 pub mod error;
 mod grants;
+mod id_token;
 mod introspect;
 mod issue;
 pub mod jwt;
@@ -22,8 +23,9 @@ mod oxide;
 pub mod params;
 pub mod settings;
 mod token;
+mod userinfo;
 
-pub use authorize::{AuthorizeStep, Consent, ConsentScope, Decision};
+pub use authorize::{AuthorizeStep, Consent, ConsentScope, Decision, SignedInUser};
 pub use client::{AuthMethod, PresentedClient};
 pub use error::{OAuthError, OAuthResult};
 pub use introspect::BearerError;
@@ -93,7 +95,13 @@ impl Inner {
         if self.keys().is_current(&records) {
             return Ok(());
         }
-        let ring = KeyRing::build(&records, &self.master, now(), self.keep_retired())?;
+        let ring = KeyRing::build(
+            &records,
+            &self.master,
+            now(),
+            self.keep_retired(),
+            self.settings.key_use(),
+        )?;
         tracing::info!(kid = ring.kid(), "signing keys reloaded");
         *self.keys.write().expect("key ring lock") = Arc::new(ring);
         Ok(())
@@ -113,24 +121,16 @@ impl OAuthService {
     ) -> Result<Self, StartError> {
         let now = now();
         let mut records = store.signing_keys().await.map_err(OAuthError::from)?;
-        let active_alg = records
-            .iter()
-            .filter(|r| r.retired_at.is_none())
-            .max_by_key(|r| r.created_at)
-            .and_then(|r| SigningAlgorithm::parse(&r.algorithm));
-        if active_alg != Some(settings.signing_algorithm) {
-            // First start, or the operator chose another algorithm: a new key takes over and
-            // the old one stays published while its tokens live.
-            let key = keys::generate_key(settings.signing_algorithm, &master, now)?;
-            tracing::info!(kid = %key.kid, algorithm = %key.algorithm, "new signing key");
-            store
-                .add_signing_key(&key, now)
-                .await
-                .map_err(OAuthError::from)?;
+        let uses = settings.key_use();
+        if !uses.is_served_by(&records) {
+            // First start, or the operator chose another algorithm (or this version signs ID
+            // tokens with a key the store lacks): a new set of keys takes over and the old ones
+            // stay published while their tokens live.
+            rotate_keys(&*store, &master, uses).await?;
             records = store.signing_keys().await.map_err(OAuthError::from)?;
         }
         let keep_retired = settings.access_token_ttl + 300;
-        let ring = KeyRing::build(&records, &master, now, keep_retired)?;
+        let ring = KeyRing::build(&records, &master, now, keep_retired, uses)?;
         let directory = Directory::new(
             store.clone(),
             settings.revocation_cache_entries,
@@ -176,7 +176,7 @@ impl OAuthService {
         rotate_keys(
             self.inner.directory.store(),
             &self.inner.master,
-            self.inner.settings.signing_algorithm,
+            self.inner.settings.key_use(),
         )
         .await?;
         self.inner.reload_keys().await?;
@@ -184,19 +184,25 @@ impl OAuthService {
     }
 }
 
-/// Adds a new active key of `alg` (used by `portico keys rotate` without a running server).
+/// Adds a new active key for each algorithm in use, retiring the old ones (also used by
+/// `portico keys rotate` without a running server). Returns the access-token key's kid.
 pub async fn rotate_keys(
     store: &dyn OAuthStore,
     master: &MasterKey,
-    alg: SigningAlgorithm,
+    uses: keys::KeyUse,
 ) -> Result<String, StartError> {
     let now = now();
-    let key = keys::generate_key(alg, master, now)?;
+    let mut set = Vec::new();
+    for alg in uses.algorithms() {
+        let key = keys::generate_key(alg, master, now)?;
+        tracing::info!(kid = %key.kid, algorithm = %key.algorithm, "new signing key");
+        set.push(key);
+    }
     store
-        .add_signing_key(&key, now)
+        .add_signing_keys(&set, now)
         .await
         .map_err(OAuthError::from)?;
-    Ok(key.kid)
+    Ok(set[0].kid.clone())
 }
 
 impl Inner {

@@ -1,12 +1,39 @@
-//! Authorization server metadata (RFC 8414).
+//! What the server publishes about itself: the OAuth 2.0 authorization server metadata
+//! (RFC 8414, at `/.well-known/oauth-authorization-server`) and the OpenID Provider
+//! configuration (OpenID Connect Discovery 1.0 §3, at `/.well-known/openid-configuration`).
+//! Both are built from the same facts; each carries what its own specification defines.
 
 use crate::OAuthService;
+use portico_domain::IDENTITY_SCOPES;
 use serde_json::{Value, json};
 
+/// The claims UserInfo and ID tokens may carry (OpenID Connect Core §5.1, plus the company).
+const CLAIMS: [&str; 16] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "name",
+    "preferred_username",
+    "email",
+    "email_verified",
+    "company_id",
+    "company_name",
+    "principal_type",
+    "sid",
+];
+
 impl OAuthService {
+    /// RFC 8414 §2.
     pub fn metadata(&self) -> Value {
         let s = &self.inner.settings;
         let auth_methods = ["client_secret_basic", "client_secret_post"];
+        let mut scopes: Vec<&str> = IDENTITY_SCOPES.to_vec();
+        scopes.extend(self.inner.catalog.all_scopes());
         json!({
             "issuer": s.issuer,
             "authorization_endpoint": s.endpoint("/oauth2/v0/authorize"),
@@ -21,9 +48,34 @@ impl OAuthService {
             "introspection_endpoint_auth_methods_supported": auth_methods,
             "revocation_endpoint_auth_methods_supported": auth_methods,
             "code_challenge_methods_supported": ["S256"],
-            "scopes_supported": self.inner.catalog.all_scopes().collect::<Vec<_>>(),
+            "scopes_supported": scopes,
             "authorization_response_iss_parameter_supported": true,
             "access_token_signing_alg_values_supported": [self.inner.keys().algorithm().as_str()],
         })
+    }
+
+    /// OpenID Connect Discovery 1.0 §3: the RFC 8414 members it shares, and the OpenID
+    /// Provider's own. `request_uri_parameter_supported` defaults to true when omitted, so it
+    /// is published as false (no request objects by reference).
+    pub fn openid_configuration(&self) -> Value {
+        let s = &self.inner.settings;
+        let mut doc = self.metadata();
+        let obj = doc.as_object_mut().expect("metadata is an object");
+        // Not defined by Discovery; RFC 8414 keeps them.
+        obj.remove("access_token_signing_alg_values_supported");
+        let op = json!({
+            "userinfo_endpoint": s.endpoint("/oauth2/v0/userinfo"),
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [self.inner.keys().id_token_algorithm().as_str()],
+            "claims_supported": CLAIMS,
+            "prompt_values_supported": ["none", "login", "consent", "select_account"],
+            "claims_parameter_supported": false,
+            "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
+        });
+        for (k, v) in op.as_object().expect("an object") {
+            obj.insert(k.clone(), v.clone());
+        }
+        doc
     }
 }

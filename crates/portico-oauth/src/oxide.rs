@@ -12,14 +12,14 @@ use crate::Inner;
 use crate::directory::ClientEntry;
 use crate::error::{OAuthError, OAuthResult};
 use crate::grants::TokenRequest;
-use crate::issue::{GRANT_EXISTS, IssuedTokens, Principal};
+use crate::issue::{GRANT_EXISTS, Issuance, IssuedTokens, NewGrant, Principal};
 use crate::params::Params;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use oxide_auth::code_grant::{
     accesstoken::{self, Authorization},
-    authorization::{self, Error as AuthError, ErrorUrl},
-    error::{AccessTokenErrorType, AuthorizationError, AuthorizationErrorType},
+    authorization::{self, Error as AuthError},
+    error::AccessTokenErrorType,
     extensions::Pkce,
 };
 use oxide_auth::primitives::{
@@ -31,12 +31,21 @@ use oxide_auth::primitives::{
 use oxide_auth_async::code_grant as flow;
 use oxide_auth_async::primitives::{Authorizer, Issuer, Registrar};
 use portico_domain::{
-    Asked, AuthorizationCodeRecord, CodeRedemption, PlainSecret, ScopeSet, TokenDigest, scope_of,
-    secret::random_token,
+    Asked, AuthorizationCodeRecord, CodeRedemption, GrantScope, PlainSecret, TokenDigest,
+    scope_with_identity, secret::random_token, split_resources,
 };
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use url::Url;
+
+/// What a code carries besides oxide-auth's grant: the request's `nonce`, when the user signed
+/// in, and the resources asked (validated at the authorization endpoint).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CodeExtras {
+    pub nonce: Option<String>,
+    pub auth_time: Option<i64>,
+    pub resources: Option<String>,
+}
 
 const REPLAYED_CODE: &str =
     "authorization code was already used; the tokens issued from it are revoked";
@@ -47,8 +56,9 @@ struct Flow<'a> {
     client: Arc<ClientEntry>,
     params: &'a Params,
     now: i64,
-    /// At the authorization endpoint: the user the code will be for, once they allowed it.
-    user: Option<Principal>,
+    /// At the authorization endpoint: the user the code will be for, once they allowed it,
+    /// and what the code carries for OpenID Connect and RFC 8707.
+    user: Option<(Principal, CodeExtras)>,
     failure: Mutex<Option<OAuthError>>,
     issued: Option<IssuedTokens>,
     /// At the token endpoint: the redeemed code and the grant id it was bound to.
@@ -215,17 +225,36 @@ impl Registrar for Flow<'_> {
     ) -> Result<PreGrant, RegistrarError> {
         let requested = scope.map(|s| s.to_string());
         let app = &self.client.app;
-        // The scope part of the eligibility rule; the user's part is checked once they are
-        // known (`authorize`) and again at the exchange.
-        let granted = scope_of(app, Asked::Grant(requested.as_deref()), &self.svc.catalog)
+        // The scope part of the eligibility rule (identity scopes included); the user's part is
+        // checked once they are known (`authorize`) and again at the exchange. Then the
+        // resources asked (RFC 8707), which keep the scopes they serve.
+        let mut granted =
+            scope_with_identity(app, Asked::Grant(requested.as_deref()), &self.svc.catalog)
+                .map_err(|e| {
+                    self.fail(e.into());
+                    RegistrarError::Unspecified
+                })?;
+        let target = self
+            .svc
+            .target(&self.params.resources(), None)
+            .await
             .map_err(|e| {
+                self.fail(e);
+                RegistrarError::Unspecified
+            })?;
+        if let Some(t) = &target
+            && !granted.api.is_empty()
+        {
+            granted.api = t.narrow(&granted.api, requested.is_some()).map_err(|e| {
                 self.fail(e.into());
                 RegistrarError::Unspecified
             })?;
+        }
         Ok(PreGrant {
             client_id: client.client_id.into_owned(),
             redirect_uri: client.redirect_uri.into_owned(),
-            scope: to_scope(&granted.to_string()).map_err(|()| RegistrarError::PrimitiveError)?,
+            scope: to_scope(&granted.scope().to_string())
+                .map_err(|()| RegistrarError::PrimitiveError)?,
         })
     }
 
@@ -247,7 +276,7 @@ impl Registrar for Flow<'_> {
 #[async_trait]
 impl Authorizer for Flow<'_> {
     async fn authorize(&mut self, grant: Grant) -> Result<String, ()> {
-        let Some(Principal::User { user, company }) = self.user else {
+        let Some((Principal::User { user, company }, extras)) = self.user.clone() else {
             self.fail(OAuthError::Server("authorization without a user".into()));
             return Err(());
         };
@@ -267,6 +296,9 @@ impl Authorizer for Flow<'_> {
             scope: grant.scope.to_string(),
             pkce_challenge: pkce,
             expires_at: self.now + self.svc.settings.authorization_code_ttl,
+            nonce: extras.nonce,
+            auth_time: extras.auth_time,
+            resources: extras.resources,
         };
         if let Err(e) = self.store().insert_code(&record).await {
             self.fail(e.into());
@@ -347,17 +379,53 @@ impl Issuer for Flow<'_> {
             user: code.user_id,
             company: code.company_id,
         };
-        let scope = ScopeSet::parse(&code.scope).map_err(|_| ())?;
+        let granted = GrantScope::parse(&code.scope).map_err(|_| ())?;
         let app = self.client.app.clone();
         if let Err(e) = self.svc.check_principal(&app, &principal).await {
             self.fail(e);
             return Err(());
         }
-        let started = self
+        // RFC 8707 §2.2: the access token may be for some of the resources the code was asked
+        // for; the grant (and so every refresh) stays bound to all of them.
+        let bound = split_resources(code.resources.as_deref());
+        let target = match self
             .svc
-            .start_grant(&app, &principal, &scope, Some(grant_id), self.now)
-            .await;
-        let (_, issued) = started.map_err(|e| match e {
+            .target(&self.params.resources(), bound.as_deref())
+            .await
+        {
+            Ok(t) => t,
+            Err(e) => {
+                self.fail(e);
+                return Err(());
+            }
+        };
+        let mut scope = granted.clone();
+        if let Some(t) = &target
+            && !scope.api.is_empty()
+        {
+            match t.narrow(&scope.api, false) {
+                Ok(api) => scope.api = api,
+                Err(e) => {
+                    self.fail(e.into());
+                    return Err(());
+                }
+            }
+        }
+        let issuance = Issuance {
+            app: &app,
+            principal,
+            scope,
+            target,
+            auth_time: code.auth_time,
+            nonce: code.nonce.as_deref(),
+        };
+        let new = NewGrant {
+            scope: granted.scope(),
+            resources: code.resources.clone(),
+            id: Some(grant_id),
+        };
+        let started = self.svc.start_grant(&issuance, new, self.now).await;
+        let issued = started.map_err(|e| match e {
             // A replay of the code revoked its grant before it was stored.
             OAuthError::InvalidGrant(m) if m == GRANT_EXISTS => {
                 self.fail(OAuthError::invalid_grant(REPLAYED_CODE))
@@ -540,11 +608,29 @@ pub(crate) enum AuthorizationRefusal {
     Server(OAuthError),
 }
 
-/// Why an authorization request is refused after validation, as an RFC 6749 §4.1.2.1 code.
-#[derive(Clone, Copy, Debug)]
+/// Why an authorization request is refused after validation: an RFC 6749 §4.1.2.1, OpenID
+/// Connect Core §3.1.2.6 or RFC 8707 code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Refusal {
+    InvalidRequest,
     UnauthorizedClient,
     AccessDenied,
+    InvalidTarget,
+    LoginRequired,
+    ConsentRequired,
+}
+
+impl Refusal {
+    fn code(self) -> &'static str {
+        match self {
+            Refusal::InvalidRequest => "invalid_request",
+            Refusal::UnauthorizedClient => "unauthorized_client",
+            Refusal::AccessDenied => "access_denied",
+            Refusal::InvalidTarget => "invalid_target",
+            Refusal::LoginRequired => "login_required",
+            Refusal::ConsentRequired => "consent_required",
+        }
+    }
 }
 
 /// A validated authorization request, waiting for the user.
@@ -582,11 +668,11 @@ pub(crate) async fn authorization_request<'a>(
             }),
         )),
         Err(AuthError::Redirect(e)) => {
-            let ours = flow.take_failure().map(|f| f.description());
+            let ours = flow.take_failure();
             Err(AuthorizationRefusal::Redirect(error_redirect(
                 issuer,
                 e.into(),
-                ours,
+                ours.as_ref(),
             )))
         }
         Err(AuthError::PrimitiveError) => Err(AuthorizationRefusal::Server(
@@ -609,19 +695,25 @@ impl PendingAuthorization<'_> {
 
     /// An error redirect to the client, with our precise description.
     pub(crate) fn refuse(&self, why: Refusal, description: &str) -> String {
-        let mut err = AuthorizationError::default();
-        err.set_type(match why {
-            Refusal::UnauthorizedClient => AuthorizationErrorType::UnauthorizedClient,
-            Refusal::AccessDenied => AuthorizationErrorType::AccessDenied,
-        });
-        let state = self.pending.as_solicitation().state().map(str::to_owned);
-        let url = ErrorUrl::new(self.redirect_uri(), state.as_deref(), err).into();
-        error_redirect(self.issuer, url, Some(description.to_owned()))
+        let mut url = self.redirect_uri();
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("error", why.code());
+            q.append_pair("error_description", description);
+            if let Some(state) = self.pending.as_solicitation().state() {
+                q.append_pair("state", state);
+            }
+        }
+        with_iss(self.issuer, url)
     }
 
     /// The user allowed: a code for them, in the redirect to the client.
-    pub(crate) async fn issue_code(mut self, user: Principal) -> OAuthResult<String> {
-        self.flow.user = Some(user);
+    pub(crate) async fn issue_code(
+        mut self,
+        user: Principal,
+        extras: CodeExtras,
+    ) -> OAuthResult<String> {
+        self.flow.user = Some((user, extras));
         // oxide-auth wants an owner id; the code's record carries the principal.
         let owner = match user {
             Principal::User { user, .. } => user.to_string(),
@@ -644,13 +736,15 @@ impl PendingAuthorization<'_> {
 /// An error redirect in RFC 6749 §4.1.2.1 terms. oxide-auth names its parameters
 /// `description` and `uri` instead of `error_description` and `error_uri`; they come after its
 /// `error`, so only those are renamed (the client's own redirect URI may well have a
-/// `description` parameter). Our precise description replaces oxide-auth's generic one.
-fn error_redirect(issuer: &str, url: Url, description: Option<String>) -> String {
+/// `description` parameter). Our precise error (code and description) replaces oxide-auth's
+/// generic one.
+fn error_redirect(issuer: &str, url: Url, ours: Option<&OAuthError>) -> String {
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     let Some(at) = pairs.iter().rposition(|(k, _)| k == "error") else {
         return with_iss(issuer, url);
     };
     let (kept, oxide) = pairs.split_at(at + 1);
+    let description = ours.map(OAuthError::description);
     let find = |name: &str| {
         oxide
             .iter()
@@ -661,8 +755,11 @@ fn error_redirect(issuer: &str, url: Url, description: Option<String>) -> String
     {
         let mut q = out.query_pairs_mut();
         q.clear();
-        for (k, v) in kept {
-            q.append_pair(k, v);
+        for (i, (k, v)) in kept.iter().enumerate() {
+            match ours {
+                Some(e) if i == at => q.append_pair(k, e.code()),
+                _ => q.append_pair(k, v),
+            };
         }
         if let Some(d) = description.or_else(|| find("description")) {
             q.append_pair("error_description", &d);

@@ -136,6 +136,9 @@ fn decode(s: &[u8]) -> Result<String, FormError> {
     String::from_utf8(out).map_err(|_| FormError::Encoding)
 }
 
+/// The one parameter that may repeat: a request may name several resources (RFC 8707 §2).
+const REPEATABLE: [&str; 1] = ["resource"];
+
 #[derive(Clone, Debug, Default)]
 pub struct Params(Vec<(String, String)>);
 
@@ -145,7 +148,7 @@ impl Params {
         let pairs = read_pairs(bytes, FormLimits::OAUTH)?;
         let mut seen = HashSet::with_capacity(pairs.len());
         for (k, _) in &pairs {
-            if !seen.insert(k.as_str()) {
+            if !seen.insert(k.as_str()) && !REPEATABLE.contains(&k.as_str()) {
                 return Err(FormError::Repeated(k.clone()).into());
             }
         }
@@ -159,6 +162,19 @@ impl Params {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a repeatable parameter, in order (empty ones count as absent).
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `resource` parameters (RFC 8707).
+    pub fn resources(&self) -> Vec<&str> {
+        self.all("resource").collect()
     }
 
     pub fn require(&self, name: &str) -> OAuthResult<&str> {
@@ -184,6 +200,14 @@ mod tests {
         let e = Params::parse(b"scope=a&scope=b").unwrap_err();
         assert_eq!(e.description(), "parameter 'scope' is repeated");
         assert!(p.require("code").is_err());
+    }
+
+    #[test]
+    fn resource_may_repeat() {
+        let p =
+            Params::parse(b"resource=https%3A%2F%2Fa.test%2F&resource=urn%3Ax&resource=").unwrap();
+        assert_eq!(p.resources(), vec!["https://a.test/", "urn:x"]);
+        assert!(Params::parse(b"resource=a&scope=x&scope=y").is_err());
     }
 
     #[test]

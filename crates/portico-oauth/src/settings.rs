@@ -59,4 +59,13 @@ impl OAuthSettings {
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
+
+    /// Access tokens use the configured algorithm; ID tokens RS256, the one algorithm every
+    /// OpenID client accepts without registering another (OIDC Core §15.1, Registration §2).
+    pub fn key_use(&self) -> crate::keys::KeyUse {
+        crate::keys::KeyUse {
+            access: self.signing_algorithm,
+            id: SigningAlgorithm::RS256,
+        }
+    }
 }

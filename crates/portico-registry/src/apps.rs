@@ -42,6 +42,7 @@ impl Registry {
             visibility: Visibility::Private,
             review: Review::draft(),
             resource_server: false,
+            resource_uri: None,
             secret_rotated_at: now,
             created_at: now,
             updated_at: now,
@@ -327,32 +328,73 @@ impl Registry {
         .await
     }
 
-    /// Staff mark a platform API's app as a resource server, which may introspect any token.
+    /// Staff mark an app as a resource server: it may introspect tokens, and with a
+    /// `resource_uri` clients may ask tokens for it (RFC 8707). Unmarking clears the URI.
     pub async fn set_resource_server(
         &self,
         actor: &Actor,
         id: AppId,
         resource_server: bool,
+        resource_uri: Option<String>,
         precondition: &IfVersion,
     ) -> DomainResult<PartnerApp> {
         actor.require_staff()?;
-        with_retries(APP, precondition, move |_| async move {
-            let before = self.app(actor, id).await?;
-            check_version(precondition, before.version, APP)?;
-            let after = PartnerApp {
-                resource_server,
-                ..before.clone()
-            };
-            self.save(
-                actor,
-                AuditAction::AppResourceServer,
-                &before,
-                after,
-                &[AppPart::ResourceServer],
-            )
-            .await
+        let resource_uri = self.check_resource_uri(resource_server, resource_uri)?;
+        with_retries(APP, precondition, move |_| {
+            let resource_uri = resource_uri.clone();
+            async move {
+                let before = self.app(actor, id).await?;
+                check_version(precondition, before.version, APP)?;
+                let after = PartnerApp {
+                    resource_server,
+                    resource_uri,
+                    ..before.clone()
+                };
+                self.save(
+                    actor,
+                    AuditAction::AppResourceServer,
+                    &before,
+                    after,
+                    &[AppPart::ResourceServer],
+                )
+                .await
+            }
         })
         .await
+    }
+
+    /// A resource server's URI: an absolute `https` URI without a fragment, not one of the
+    /// catalog's resources nor in Portico's own `urn:portico:` namespace; only with
+    /// `resource_server`.
+    fn check_resource_uri(
+        &self,
+        resource_server: bool,
+        uri: Option<String>,
+    ) -> DomainResult<Option<String>> {
+        const FIELD: &str = "resource_uri";
+        let Some(uri) = uri.filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
+        if !resource_server {
+            return Err(DomainError::invalid(
+                FIELD,
+                "only a resource server has a resource_uri",
+            ));
+        }
+        portico_domain::validate_resource(&uri).map_err(|e| DomainError::invalid(FIELD, e))?;
+        if !uri.starts_with("https://") {
+            return Err(DomainError::invalid(
+                FIELD,
+                "a resource_uri must be an https URI",
+            ));
+        }
+        if uri.starts_with("urn:portico:") || self.catalog.resource_scopes(&uri).is_some() {
+            return Err(DomainError::invalid(
+                FIELD,
+                "this resource belongs to the platform's API catalog",
+            ));
+        }
+        Ok(Some(uri))
     }
 
     /// Writes the `parts` of `after` if the app is still at `before`'s version; the audit

@@ -60,6 +60,11 @@ impl Registry {
     /// The actor behind a session token, if the session is live and the user and company are
     /// still enabled.
     pub async fn authenticate(&self, token: &str) -> DomainResult<Actor> {
+        Ok(self.session(token).await?.0)
+    }
+
+    /// [`Self::authenticate`], with when the session signed in (OpenID Connect's `auth_time`).
+    pub async fn session(&self, token: &str) -> DomainResult<(Actor, DateTime<Utc>)> {
         let unauthenticated = || DomainError::Unauthenticated("sign in first".into());
         let digest = TokenDigest::of(token);
         let session = self
@@ -73,7 +78,8 @@ impl Registry {
             .user(session.user_id)
             .await?
             .ok_or_else(unauthenticated)?;
-        self.actor_for(user).await?.ok_or_else(unauthenticated)
+        let actor = self.actor_for(user).await?.ok_or_else(unauthenticated)?;
+        Ok((actor, session.created_at))
     }
 
     pub async fn sign_out(&self, token: &str) -> DomainResult<()> {

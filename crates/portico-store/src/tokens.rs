@@ -23,8 +23,8 @@ use sea_orm::{
 
 /// PostgreSQL: a grant and its first refresh token in one statement (see `insert_grant`).
 const INSERT_GRANT_PG: &str = "WITH g AS (\
-    INSERT INTO grants (id, app_id, company_id, user_id, scope, created_at, revoked_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7)) \
+    INSERT INTO grants (id, app_id, company_id, user_id, scope, created_at, revoked_at, resources, auth_time) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $13, $14)) \
     INSERT INTO refresh_tokens (digest, grant_id, issued_at, expires_at, rotated_at) \
     VALUES ($8, $9, $10, $11, $12)";
 
@@ -47,6 +47,8 @@ fn grant_to_domain(g: grant::Model) -> TokenGrant {
         scope: g.scope,
         created_at: g.created_at,
         revoked_at: g.revoked_at,
+        resources: g.resources,
+        auth_time: g.auth_time,
     }
 }
 
@@ -141,6 +143,9 @@ impl TokenStore for Store {
             expires_at: Set(c.expires_at),
             redeemed_at: Set(None),
             grant_id: Set(None),
+            nonce: Set(c.nonce.clone()),
+            auth_time: Set(c.auth_time),
+            resources: Set(c.resources.clone()),
         })
         .exec(&self.db)
         .await
@@ -188,6 +193,9 @@ impl TokenStore for Store {
             scope: row.scope,
             pkce_challenge: row.pkce_challenge,
             expires_at: row.expires_at,
+            nonce: row.nonce,
+            auth_time: row.auth_time,
+            resources: row.resources,
         };
         Ok(if claimed == 1 {
             CodeRedemption::Redeemed(record)
@@ -214,6 +222,8 @@ impl TokenStore for Store {
             scope: Set(c.scope.clone()),
             created_at: Set(now),
             revoked_at: Set(Some(now)),
+            resources: Set(c.resources.clone()),
+            auth_time: Set(c.auth_time),
         })
         .on_conflict(
             sea_orm::sea_query::OnConflict::column(grant::Column::Id)
@@ -248,6 +258,8 @@ impl TokenStore for Store {
                 r.issued_at.into(),
                 r.expires_at.into(),
                 r.rotated_at.into(),
+                g.resources.clone().into(),
+                g.auth_time.into(),
             ];
             self.db
                 .execute_raw(Statement::from_sql_and_values(
@@ -268,6 +280,8 @@ impl TokenStore for Store {
             scope: Set(g.scope.clone()),
             created_at: Set(g.created_at),
             revoked_at: Set(g.revoked_at),
+            resources: Set(g.resources.clone()),
+            auth_time: Set(g.auth_time),
         })
         .exec(&txn)
         .await
@@ -475,7 +489,7 @@ impl TokenStore for Store {
             .collect())
     }
 
-    async fn add_signing_key(&self, k: &SigningKeyRecord, now: i64) -> DomainResult<()> {
+    async fn add_signing_keys(&self, keys: &[SigningKeyRecord], now: i64) -> DomainResult<()> {
         let txn = self.begin().await?;
         signing_key::Entity::update_many()
             .col_expr(signing_key::Column::RetiredAt, Expr::value(now))
@@ -483,17 +497,19 @@ impl TokenStore for Store {
             .exec(&txn)
             .await
             .map_err(storage)?;
-        signing_key::Entity::insert(signing_key::ActiveModel {
-            kid: Set(k.kid.clone()),
-            algorithm: Set(k.algorithm.clone()),
-            public_jwk: Set(k.public_jwk.clone()),
-            sealed_private_key: Set(k.sealed_private_key.clone()),
-            created_at: Set(k.created_at),
-            retired_at: Set(None),
-        })
-        .exec(&txn)
-        .await
-        .map_err(storage)?;
+        for k in keys {
+            signing_key::Entity::insert(signing_key::ActiveModel {
+                kid: Set(k.kid.clone()),
+                algorithm: Set(k.algorithm.clone()),
+                public_jwk: Set(k.public_jwk.clone()),
+                sealed_private_key: Set(k.sealed_private_key.clone()),
+                created_at: Set(k.created_at),
+                retired_at: Set(None),
+            })
+            .exec(&txn)
+            .await
+            .map_err(storage)?;
+        }
         self.commit(txn, &[Change::Keys]).await.map_err(storage)
     }
 

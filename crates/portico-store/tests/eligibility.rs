@@ -148,6 +148,7 @@ async fn grid(store: &Store) -> Grid {
                         visibility,
                         review: Review::draft(),
                         resource_server: false,
+                        resource_uri: None,
                         secret_rotated_at: now,
                         created_at: now,
                         updated_at: now,

@@ -102,6 +102,7 @@ impl Fixture {
             visibility: Visibility::Private,
             review: Review::draft(),
             resource_server: false,
+            resource_uri: None,
             secret_rotated_at: at(NOW),
             created_at: at(NOW),
             updated_at: at(NOW),
@@ -139,6 +140,9 @@ impl Fixture {
             scope: "expense.report.read".into(),
             pkce_challenge: "S256:challenge".into(),
             expires_at: NOW + 60,
+            nonce: Some("n-0S6_WzA2Mj".into()),
+            auth_time: Some(NOW - 30),
+            resources: Some("urn:portico:api:expense.report.read".into()),
         }
     }
 
@@ -151,6 +155,8 @@ impl Fixture {
             scope: "expense.report.read".into(),
             created_at: NOW,
             revoked_at: None,
+            resources: Some("urn:portico:api:expense.report.read".into()),
+            auth_time: Some(NOW - 30),
         }
     }
 

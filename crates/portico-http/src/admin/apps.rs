@@ -160,6 +160,9 @@ async fn visibility(
 #[serde(deny_unknown_fields)]
 struct ResourceServerRequest {
     resource_server: bool,
+    /// RFC 8707's resource indicator clients ask tokens for this resource server with.
+    #[serde(default)]
+    resource_uri: Option<String>,
 }
 
 async fn resource_server(
@@ -171,7 +174,7 @@ async fn resource_server(
 ) -> ApiResult<Tagged<PartnerApp>> {
     Ok(tagged(
         s.registry
-            .set_resource_server(&actor, id, req.resource_server, &pre)
+            .set_resource_server(&actor, id, req.resource_server, req.resource_uri, &pre)
             .await?,
     ))
 }

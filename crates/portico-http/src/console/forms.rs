@@ -9,7 +9,7 @@ use crate::AppState;
 use axum::{
     body::Bytes,
     extract::{FromRequest, Request},
-    http::{StatusCode, header},
+    http::StatusCode,
 };
 use portico_domain::{
     ApiSelection, AppChanges, AppRegistration, AppSpec, DomainError, DomainResult, GrantType,
@@ -67,15 +67,7 @@ impl FromRequest<AppState> for FormData {
     type Rejection = ConsoleError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ConsoleError> {
-        let is_form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|m| {
-                m.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
+        let is_form = crate::extract::is_form(req.headers());
         if !is_form {
             return Err(ConsoleError::BadRequest(
                 "expected a form (application/x-www-form-urlencoded)".into(),

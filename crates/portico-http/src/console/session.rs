@@ -157,6 +157,9 @@ fn login_csrf(headers: &HeaderMap) -> String {
 pub struct SignInQuery {
     next: Option<String>,
     signed_out: Option<String>,
+    /// The application asked the user to sign in again (`prompt=login`, `max_age`): the form
+    /// is shown even with a live session.
+    again: Option<String>,
 }
 
 struct SignInForm<'a> {
@@ -201,8 +204,10 @@ pub async fn sign_in_form(
     Query(q): Query<SignInQuery>,
 ) -> ConsoleResult<Response> {
     let next = q.next.as_deref().filter(|n| local_return_path(n));
-    // Already signed in: straight on.
-    if let Some(token) = auth::cookie(&headers, SESSION_COOKIE) {
+    // Already signed in: straight on, unless the application asked to sign in again.
+    if q.again.is_none()
+        && let Some(token) = auth::cookie(&headers, SESSION_COOKIE)
+    {
         match state.registry.authenticate(&token).await {
             Ok(_) => return Ok(Redirect::to(next.unwrap_or("/admin")).into_response()),
             Err(DomainError::Unauthenticated(_)) => {}
@@ -212,7 +217,13 @@ pub async fn sign_in_form(
     let page = sign_in_page(SignInForm {
         login_id: "",
         next,
-        notice: q.signed_out.is_some().then_some("You have signed out."),
+        notice: if q.signed_out.is_some() {
+            Some("You have signed out.")
+        } else if q.again.is_some() {
+            Some("The application asks you to sign in again.")
+        } else {
+            None
+        },
         error: None,
     });
     Ok(with_login_csrf(&state, &headers, page))

@@ -16,7 +16,7 @@ use axum::{
 use minijinja::context;
 use portico_domain::{Actor, DomainError};
 use portico_oauth::{
-    AuthorizeStep, Decision,
+    AuthorizeStep, Decision, SignedInUser,
     params::{FormLimits, MAX_PARAMS, Params, read_pairs},
 };
 
@@ -28,16 +28,32 @@ pub fn router() -> Router<AppState> {
 
 const PATH: &str = "/oauth2/v0/authorize";
 
-/// The signed-in user and their session token, if any.
-async fn session(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<(Actor, String)>, Response> {
+/// The signed-in user, their session token and when they signed in, if any.
+struct Session {
+    actor: Actor,
+    token: String,
+    auth_time: i64,
+}
+
+impl Session {
+    fn user(&self) -> SignedInUser<'_> {
+        SignedInUser {
+            actor: &self.actor,
+            auth_time: self.auth_time,
+        }
+    }
+}
+
+async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, Response> {
     let Some(token) = auth::cookie(headers, auth::SESSION_COOKIE) else {
         return Ok(None);
     };
-    match state.registry.authenticate(&token).await {
-        Ok(actor) => Ok(Some((actor, token))),
+    match state.registry.session(&token).await {
+        Ok((actor, signed_in)) => Ok(Some(Session {
+            actor,
+            token,
+            auth_time: signed_in.timestamp(),
+        })),
         Err(DomainError::Unauthenticated(_)) => Ok(None),
         Err(e) => {
             tracing::error!(error = %e, "session lookup failed");
@@ -60,20 +76,24 @@ fn error_page(status: StatusCode, message: &str) -> Response {
 
 /// `GET /oauth2/v0/authorize?response_type=code&client_id=...`
 async fn start(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    let query = uri.query().unwrap_or_default();
-    let params = match Params::parse(query.as_bytes()) {
+    request(&s, &headers, uri.query().unwrap_or_default().as_bytes()).await
+}
+
+/// An authorization request, from the query (GET) or a form body (POST, OIDC Core §3.1.2.1).
+async fn request(s: &AppState, headers: &HeaderMap, encoded: &[u8]) -> Response {
+    let params = match Params::parse(encoded) {
         Ok(p) => p,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description()),
     };
-    let session = match session(&s, &headers).await {
+    let session = match session(s, headers).await {
         Ok(s) => s,
         Err(page) => return page,
     };
     let step = s
         .oauth
-        .authorize(&params, session.as_ref().map(|(a, _)| a), None)
+        .authorize(&params, session.as_ref().map(Session::user), None)
         .await;
-    respond(step, &params, query, session.as_ref())
+    respond(step, &params, session.as_ref())
 }
 
 /// The consent form: the authorization request's parameters again, the CSRF token, and the
@@ -99,6 +119,10 @@ async fn decide(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
+    if field("decision").is_none() && field("csrf_token").is_none() {
+        // Not the consent form: an authorization request sent by POST.
+        return request(&s, &headers, &body).await;
+    }
     let session = match session(&s, &headers).await {
         Ok(Some(session)) => session,
         Ok(None) => {
@@ -109,7 +133,7 @@ async fn decide(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
         }
         Err(page) => return page,
     };
-    if !auth::csrf_ok(&session.1, field("csrf_token")) {
+    if !auth::csrf_ok(&session.token, field("csrf_token")) {
         return error_page(
             StatusCode::FORBIDDEN,
             "The form expired. Go back to the application and start again.",
@@ -131,33 +155,35 @@ async fn decide(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
     };
     let step = s
         .oauth
-        .authorize(&params, Some(&session.0), Some(decision))
+        .authorize(&params, Some(session.user()), Some(decision))
         .await;
-    respond(step, &params, &query, Some(&session))
+    respond(step, &params, Some(&session))
 }
 
-fn respond(
-    step: AuthorizeStep,
-    params: &Params,
-    query: &str,
-    session: Option<&(Actor, String)>,
-) -> Response {
+fn respond(step: AuthorizeStep, params: &Params, session: Option<&Session>) -> Response {
     match step {
         AuthorizeStep::Refuse { status, message } => error_page(
             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
             &message,
         ),
-        AuthorizeStep::SignIn => {
-            let next = format!("{PATH}?{query}");
+        AuthorizeStep::SignIn { again, resume } => {
+            let next = format!(
+                "{PATH}?{}",
+                serde_urlencoded::to_string(&resume).unwrap_or_default()
+            );
+            let mut query = vec![("next", next)];
+            if again {
+                query.push(("again", "1".to_owned()));
+            }
             let to = format!(
                 "/admin/sign-in?{}",
-                serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+                serde_urlencoded::to_string(&query).unwrap_or_default()
             );
             see_other(&to)
         }
         AuthorizeStep::Redirect(url) => see_other(&url),
         AuthorizeStep::Consent(consent) => {
-            let Some((actor, token)) = session else {
+            let Some(Session { actor, token, .. }) = session else {
                 return error_page(StatusCode::FORBIDDEN, "Sign in first.");
             };
             let hidden: Vec<(&str, &str)> = params.pairs().collect();

@@ -52,7 +52,18 @@ pub(crate) struct BearerErrorResponse(pub BearerError);
 
 impl IntoResponse for BearerErrorResponse {
     fn into_response(self) -> Response {
+        if self.0 == BearerError::Missing {
+            // No credentials: a bare challenge, no error code (RFC 6750 §3.1).
+            let mut resp = StatusCode::UNAUTHORIZED.into_response();
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"portico\""),
+            );
+            return no_store(resp);
+        }
         let (status, code) = match &self.0 {
+            BearerError::Missing => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            BearerError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             BearerError::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
             BearerError::InsufficientScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
             BearerError::Server(detail) => {
@@ -70,9 +81,13 @@ impl IntoResponse for BearerErrorResponse {
         )
             .into_response();
         if status != StatusCode::INTERNAL_SERVER_ERROR {
-            // The description is ours and plain ASCII without quotes.
+            // The description is ours; quotes and backslashes would end the quoted string.
+            let quoted: String = description
+                .chars()
+                .filter(|c| c.is_ascii() && !c.is_ascii_control() && *c != '"' && *c != '\\')
+                .collect();
             let challenge = format!(
-                "Bearer realm=\"portico\", error=\"{code}\", error_description=\"{description}\""
+                "Bearer realm=\"portico\", error=\"{code}\", error_description=\"{quoted}\""
             );
             if let Ok(v) = HeaderValue::from_str(&challenge) {
                 resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);

@@ -13,7 +13,7 @@ use axum::{
     Json, Router,
     body::Bytes,
     extract::{State, rejection::BytesRejection},
-    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
     response::{IntoResponse, Response},
     routing::{delete, get, post},
 };
@@ -33,7 +33,11 @@ pub fn router() -> Router<AppState> {
         .route("/oauth2/v0/jwks", get(jwks))
         .route("/app-mgmt/v0/connections", delete(connections))
         .route("/.well-known/oauth-authorization-server", get(metadata))
-        .route("/.well-known/openid-configuration", get(metadata))
+        .route(
+            "/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route("/oauth2/v0/userinfo", get(userinfo).post(userinfo))
         .merge(authorize::router())
 }
 
@@ -62,14 +66,7 @@ fn form_request<'a>(
             "parameters must be sent in the request body, not the URI",
         ));
     }
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| {
-            m.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+    let is_form = crate::extract::is_form(headers);
     if !is_form {
         return Err(OAuthError::invalid_request(
             "the body must be application/x-www-form-urlencoded",
@@ -107,6 +104,14 @@ struct TokenBody<'a> {
     scope: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<&'a str>,
+    /// Concur's extra: when the refresh token expires, as epoch seconds (despite the name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_expires_in: Option<i64>,
+    /// Concur's extra: the base URL of the deployment that issued the tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    geolocation: Option<&'a str>,
 }
 
 async fn token(
@@ -126,6 +131,12 @@ async fn token(
             expires_in: issued.expires_in,
             scope: &issued.scope,
             refresh_token: issued.refresh_token.as_ref().map(|r| r.expose()),
+            id_token: issued.id_token.as_deref(),
+            refresh_expires_in: issued.refresh_expires_at,
+            geolocation: issued
+                .refresh_token
+                .is_some()
+                .then_some(s.oauth.settings().issuer.as_str()),
         })
         .into_response(),
     ))
@@ -178,6 +189,81 @@ async fn metadata(State(s): State<AppState>) -> Response {
         Json(s.oauth.metadata()),
     )
         .into_response()
+}
+
+async fn openid_configuration(State(s): State<AppState>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=3600")],
+        Json(s.oauth.openid_configuration()),
+    )
+        .into_response()
+}
+
+/// The bearer token of a request (RFC 6750): in the Authorization header, or (POST with a
+/// form body only) the `access_token` field; more than one way, or more than one header, is
+/// `invalid_request`.
+fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, BearerError> {
+    let mut auth = headers.get_all(header::AUTHORIZATION).iter();
+    let header_value = auth.next();
+    if auth.next().is_some() {
+        return Err(BearerError::InvalidRequest(
+            "more than one Authorization header".into(),
+        ));
+    }
+    let from_header = header_value
+        .map(|v| {
+            let v = v.to_str().map_err(|_| {
+                BearerError::InvalidRequest("the Authorization header is not text".into())
+            })?;
+            match v.split_once(' ') {
+                Some((scheme, t))
+                    if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() =>
+                {
+                    Ok(t.trim().to_owned())
+                }
+                _ => Err(BearerError::InvalidRequest(
+                    "use the Bearer authentication scheme".into(),
+                )),
+            }
+        })
+        .transpose()?;
+    let is_form = crate::extract::is_form(headers);
+    let from_body = if *method == Method::POST && is_form && !body.is_empty() {
+        let params = portico_oauth::params::Params::parse(body)
+            .map_err(|e| BearerError::InvalidRequest(e.description()))?;
+        params.get("access_token").map(str::to_owned)
+    } else {
+        None
+    };
+    match (from_header, from_body) {
+        (Some(_), Some(_)) => Err(BearerError::InvalidRequest(
+            "send the access token one way only".into(),
+        )),
+        (Some(t), None) | (None, Some(t)) => Ok(t),
+        (None, None) => Err(BearerError::Missing),
+    }
+}
+
+/// OpenID Connect's UserInfo endpoint (Core §5.3), GET or POST.
+async fn userinfo(
+    State(s): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, BearerErrorResponse> {
+    if uri.query().is_some_and(|q| q.contains("access_token=")) {
+        return Err(BearerErrorResponse(BearerError::InvalidRequest(
+            "an access token in the URI is not accepted".into(),
+        )));
+    }
+    let token = bearer_token(&method, &headers, &body).map_err(BearerErrorResponse)?;
+    let claims = s
+        .oauth
+        .userinfo(&token)
+        .await
+        .map_err(BearerErrorResponse)?;
+    Ok(no_store(Json(claims).into_response()))
 }
 
 /// Concur's "disconnect": with a user's access token, revoke all of that user's tokens for the

@@ -1,23 +1,34 @@
-//! `grant_type=client_credentials`: an app-level token for the app itself, no refresh token.
+//! `grant_type=client_credentials`: an app-level token for the app itself, no refresh token,
+//! no ID token (there is no user), for the resources asked (RFC 8707) or the default audience.
 
 use super::TokenRequest;
 use crate::Inner;
 use crate::error::OAuthResult;
-use crate::issue::{IssuedTokens, Principal};
+use crate::issue::{Issuance, IssuedTokens, Principal};
 use portico_domain::Asked;
 
 pub(crate) async fn issue(svc: &Inner, req: &TokenRequest<'_>) -> OAuthResult<IssuedTokens> {
     let app = &req.client.app;
-    let scope = svc
-        .grantable_scopes(app, &Principal::App, Asked::Grant(req.params.get("scope")))
+    let asked = req.params.get("scope");
+    let (scope, target) = svc
+        .resolve(
+            app,
+            &Principal::App,
+            Asked::Grant(asked),
+            &req.params.resources(),
+            None,
+            asked.is_some(),
+        )
         .await?;
-    let (access_token, expires_in) = svc.access_token(app, &Principal::App, &scope, None, req.now);
-    Ok(IssuedTokens {
-        access_token,
-        expires_in,
-        scope: scope.to_string(),
-        refresh_token: None,
-    })
+    let issuance = Issuance {
+        app,
+        principal: Principal::App,
+        scope,
+        target,
+        auth_time: None,
+        nonce: None,
+    };
+    Ok(svc.issue(&issuance, None, None, req.now))
 }
 
 #[cfg(test)]
@@ -50,6 +61,57 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(one.scope, "expense.report.read");
+        assert!(one.id_token.is_none());
+        assert_eq!(kit.claims(&one.access_token)["aud"], "urn:portico:api");
+    }
+
+    #[tokio::test]
+    async fn resource_indicators() {
+        let kit = Kit::new().await;
+        let app = kit.app(&["client_credentials"]).await;
+        let with = |resources: &[&str], scope: Option<&str>| {
+            let mut f = form(scope);
+            f.extend(resources.iter().map(|r| ("resource", r.to_string())));
+            f
+        };
+        // One catalog API: its scopes only, and it is the audience.
+        let travel = "urn:portico:api:travel.profile.read";
+        let t = kit.token(&app, &with(&[travel], None)).await.unwrap();
+        assert_eq!(t.scope, "travel.profile.passport travel.profile.read");
+        assert_eq!(kit.claims(&t.access_token)["aud"], travel);
+        // Two: both audiences, both APIs' scopes.
+        let expense = "urn:portico:api:expense.report.read";
+        let t = kit
+            .token(&app, &with(&[travel, expense], None))
+            .await
+            .unwrap();
+        assert_eq!(
+            kit.claims(&t.access_token)["aud"],
+            serde_json::json!([travel, expense])
+        );
+        assert_eq!(
+            t.scope,
+            "expense.report.read travel.profile.passport travel.profile.read"
+        );
+        // The default audience is a resource too: the whole catalog.
+        let t = kit
+            .token(&app, &with(&["urn:portico:api"], None))
+            .await
+            .unwrap();
+        assert_eq!(kit.claims(&t.access_token)["aud"], "urn:portico:api");
+        // Refused with invalid_target: unknown, relative, fragment, a mix, a scope the
+        // resource does not serve, a resource serving none of the app's scopes.
+        for bad in [
+            with(&["https://unknown.example/api"], None),
+            with(&["/relative"], None),
+            with(&["urn:portico:api:expense.report.read#x"], None),
+            with(&[travel, "not a uri"], None),
+            with(&[travel], Some("expense.report.read")),
+            with(&["urn:portico:api:imaging.readwrite"], None),
+        ] {
+            let e = kit.token(&app, &bad).await.unwrap_err();
+            assert_eq!(e.code(), "invalid_target", "{bad:?}: {e:?}");
+        }
     }
 
     #[tokio::test]
@@ -66,6 +128,9 @@ mod tests {
             .token(&app, &form(Some("travel.profile.passport")))
             .await
             .unwrap_err();
+        assert_eq!(e.code(), "invalid_scope");
+        // No identity without a user.
+        let e = kit.token(&app, &form(Some("openid"))).await.unwrap_err();
         assert_eq!(e.code(), "invalid_scope");
         let auth_only = kit.app(&["authorization_code"]).await;
         let e = kit.token(&auth_only, &form(None)).await.unwrap_err();

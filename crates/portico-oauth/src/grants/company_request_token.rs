@@ -34,7 +34,7 @@ pub(crate) async fn exchange(svc: &Inner, req: &TokenRequest<'_>) -> OAuthResult
             "request token was not issued for this company",
         ));
     }
-    svc.grant_for(app, Principal::Company(company), req.params, req.now)
+    svc.grant_for(app, Principal::Company(company), req.params, None, req.now)
         .await
 }
 
@@ -51,6 +51,10 @@ mod tests {
         let claims = kit.claims(&issued.access_token);
         assert_eq!(claims["principal_type"], "company");
         assert_eq!(claims["sub"], kit.company.to_string());
+        // Concur's company tokens come with an ID token whose subject is the company.
+        let id = kit.id_claims(issued.id_token.as_deref().expect("an ID token"));
+        assert_eq!(id["sub"], kit.company.to_string());
+        assert_eq!(id["principal_type"], "company");
         let rt = kit.request_token(&app).await;
         let form = |company: String, token: &str| {
             vec![

@@ -9,8 +9,9 @@
 //! | `password` (`credtype=password`) | [`user_password`] | direct |
 //! | `password` (`credtype=authtoken`) | [`company_request_token`] | direct |
 //!
-//! They share client authentication (`client`), scope resolution (`portico_domain::scope`),
-//! the eligibility checks and issuance (`issue`).
+//! They share client authentication (`client`), scope and resource resolution
+//! (`Inner::resolve`: the domain's eligibility rule, identity scopes and RFC 8707 targets) and
+//! issuance (`issue`, with ID tokens from `id_token`).
 
 pub(crate) mod authorization_code;
 pub(crate) mod client_credentials;

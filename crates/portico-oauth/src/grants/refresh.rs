@@ -2,13 +2,15 @@
 //! the rotation claims it and stores its successor in one statement, refusing a token of a
 //! revoked grant there too; presenting a rotated token again ends the whole grant (someone
 //! else may hold the family). A refresh may narrow the scope, never widen it, and drops what
-//! the app no longer registers.
+//! the app no longer registers; it may ask for some of the grant's resources (RFC 8707), never
+//! others. A grant that signed a user in with `openid` (and every company grant) gets a new ID
+//! token with the same subject and the original `auth_time`, without a nonce (OIDC Core §12.2).
 
 use super::TokenRequest;
 use crate::Inner;
 use crate::error::{OAuthError, OAuthResult};
-use crate::issue::{IssuedTokens, Principal};
-use portico_domain::{Asked, Rotation, ScopeSet, TokenDigest};
+use crate::issue::{Issuance, IssuedTokens, Principal};
+use portico_domain::{Asked, Rotation, ScopeSet, TokenDigest, split_resources};
 
 pub(crate) const REUSED_REFRESH: &str =
     "refresh token was already used; every token of its grant is revoked";
@@ -55,11 +57,22 @@ pub(crate) async fn rotate(svc: &Inner, req: &TokenRequest<'_>) -> OAuthResult<I
     // Narrowed once, by the eligibility rule: within the original grant, and within what the
     // app registers (and the catalog offers) now.
     let principal = Principal::of_grant(&family);
+    let asked_scope = req.params.get("scope");
     let asked = Asked::Refresh {
-        scope: req.params.get("scope"),
+        scope: asked_scope,
         granted: &original,
     };
-    let scope = svc.grantable_scopes(app, &principal, asked).await?;
+    let granted_resources = split_resources(family.resources.as_deref());
+    let (scope, target) = svc
+        .resolve(
+            app,
+            &principal,
+            asked,
+            &req.params.resources(),
+            granted_resources.as_deref(),
+            asked_scope.is_some(),
+        )
+        .await?;
     let (refresh_token, record) = svc.new_refresh_token(&family.id, now);
     match store
         .rotate_refresh_token(&old.digest, &record, now)
@@ -74,14 +87,20 @@ pub(crate) async fn rotate(svc: &Inner, req: &TokenRequest<'_>) -> OAuthResult<I
             return Err(OAuthError::invalid_grant("refresh token has been revoked"));
         }
     }
-    let (access_token, expires_in) =
-        svc.access_token(app, &principal, &scope, Some(&family.id), now);
-    Ok(IssuedTokens {
-        access_token,
-        expires_in,
-        scope: scope.to_string(),
-        refresh_token: Some(refresh_token),
-    })
+    let issuance = Issuance {
+        app,
+        principal,
+        scope,
+        target,
+        auth_time: family.auth_time,
+        nonce: None,
+    };
+    Ok(svc.issue(
+        &issuance,
+        Some(&family.id),
+        Some((refresh_token, record.expires_at)),
+        now,
+    ))
 }
 
 #[cfg(test)]
@@ -155,5 +174,67 @@ mod tests {
         kit.revoke(&app, &r).await;
         let e = kit.token(&app, &form(&r, None)).await.unwrap_err();
         assert_eq!(e.description(), "refresh token has been revoked");
+    }
+
+    #[tokio::test]
+    async fn id_tokens_and_resources_on_refresh() {
+        let kit = Kit::new().await;
+        let app = kit.app(&["password", "refresh_token"]).await;
+        let travel = "urn:portico:api:travel.profile.read";
+        let expense = "urn:portico:api:expense.report.read";
+        let first = kit
+            .token(
+                &app,
+                &[
+                    ("grant_type", "password".to_owned()),
+                    ("username", kit.user_login.clone()),
+                    ("password", kit.password.clone()),
+                    (
+                        "scope",
+                        "openid expense.report.read travel.profile.read".to_owned(),
+                    ),
+                    ("resource", travel.to_owned()),
+                    ("resource", expense.to_owned()),
+                ],
+            )
+            .await
+            .unwrap();
+        let id = kit.id_claims(first.id_token.as_deref().unwrap());
+        let r = first.refresh_token.unwrap().expose().to_owned();
+        // Narrowed to one of the grant's resources: that audience, its scopes; a new ID token
+        // with the same subject and sign-in time.
+        let mut f = form(&r, None);
+        f.push(("resource", travel.to_owned()));
+        let next = kit.token(&app, &f).await.unwrap();
+        assert_eq!(kit.claims(&next.access_token)["aud"], travel);
+        assert_eq!(next.scope, "openid travel.profile.read");
+        let again = kit.id_claims(next.id_token.as_deref().unwrap());
+        assert_eq!(again["sub"], id["sub"]);
+        assert_eq!(again["auth_time"], id["auth_time"]);
+        assert!(again.get("nonce").is_none());
+        // Never widened: a resource outside the grant is invalid_target, and the token is
+        // still usable afterwards.
+        let r = next.refresh_token.unwrap().expose().to_owned();
+        for other in ["urn:portico:api", "urn:portico:api:imaging.readwrite"] {
+            let mut f = form(&r, None);
+            f.push(("resource", other.to_owned()));
+            assert_eq!(
+                kit.token(&app, &f).await.unwrap_err().code(),
+                "invalid_target"
+            );
+        }
+        // Nothing asked: every resource of the grant again.
+        let all = kit.token(&app, &form(&r, None)).await.unwrap();
+        assert_eq!(
+            kit.claims(&all.access_token)["aud"],
+            serde_json::json!([travel, expense])
+        );
+        // Dropping openid on a refresh drops the ID token.
+        let r = all.refresh_token.unwrap().expose().to_owned();
+        let plain = kit
+            .token(&app, &form(&r, Some("expense.report.read")))
+            .await
+            .unwrap();
+        assert!(plain.id_token.is_none());
     }
 }

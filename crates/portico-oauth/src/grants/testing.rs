@@ -182,6 +182,25 @@ impl Kit {
             .expect("revocation answers");
     }
 
+    /// The claims of an ID token, checked as a relying party would (OIDC Core §3.1.3.7): an
+    /// RS256 signature by a key of the JWKS, `typ: JWT`, the issuer, a live `exp`.
+    pub fn id_claims(&self, jwt: &str) -> Value {
+        use jsonwebtoken::{DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
+        let header = decode_header(jwt).expect("a JOSE header");
+        assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        let set: JwkSet = serde_json::from_str(&self.svc.jwks()).expect("the JWKS");
+        let jwk = set
+            .find(header.kid.as_deref().expect("a kid"))
+            .expect("a published key");
+        let mut v = Validation::new(jsonwebtoken::Algorithm::RS256);
+        v.set_issuer(&["https://portico.test"]);
+        v.validate_aud = false;
+        decode::<Value>(jwt, &DecodingKey::from_jwk(jwk).expect("a key"), &v)
+            .expect("a valid ID token")
+            .claims
+    }
+
     /// The claims of an access token (its signature is the JWT tests' business).
     pub fn claims(&self, jwt: &str) -> Value {
         let payload = jwt.split('.').nth(1).expect("a JWT");
@@ -217,22 +236,37 @@ impl Kit {
 
     /// A code the admin (a user of the company) allowed for `client`: (code, verifier).
     pub async fn code_for(&self, client: &TestClient) -> (String, String) {
+        self.code_with(client, &[]).await
+    }
+
+    /// [`Self::code_for`], with more parameters on the authorization request.
+    pub async fn code_with(
+        &self,
+        client: &TestClient,
+        extra: &[(&str, String)],
+    ) -> (String, String) {
         let verifier = URL_SAFE_NO_PAD.encode([9u8; 40]);
         let challenge = URL_SAFE_NO_PAD.encode(
             aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()).as_ref(),
         );
-        let query = form(&[
+        let mut pairs = vec![
             ("response_type", "code".into()),
             ("client_id", client.client_id.clone()),
             ("redirect_uri", CALLBACK.into()),
             ("state", "s".into()),
             ("code_challenge", challenge),
             ("code_challenge_method", "S256".into()),
-        ]);
+        ];
+        pairs.extend(extra.iter().cloned());
+        let query = form(&pairs);
         let params = crate::params::Params::parse(&query).expect("parameters");
         let step = self
             .svc
-            .authorize(&params, Some(&self.admin), Some(crate::Decision::Allow))
+            .authorize(
+                &params,
+                Some(self.signed_in()),
+                Some(crate::Decision::Allow),
+            )
             .await;
         let crate::AuthorizeStep::Redirect(to) = step else {
             panic!("expected a redirect with a code, got {step:?}");
@@ -244,6 +278,14 @@ impl Kit {
             .map(|(_, v)| v.into_owned())
             .unwrap_or_else(|| panic!("no code in {to}"));
         (code, verifier)
+    }
+
+    /// The admin, signed in a minute ago.
+    pub fn signed_in(&self) -> crate::SignedInUser<'_> {
+        crate::SignedInUser {
+            actor: &self.admin,
+            auth_time: crate::now() - 60,
+        }
     }
 
     pub async fn deactivate(&self, client: &TestClient) {

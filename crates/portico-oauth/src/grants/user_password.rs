@@ -28,8 +28,15 @@ pub(crate) async fn issue(svc: &Inner, req: &TokenRequest<'_>) -> OAuthResult<Is
         user: actor.user_id,
         company: actor.company_id(),
     };
-    svc.grant_for(&req.client.app, principal, req.params, req.now)
-        .await
+    // The user authenticated just now: that is the ID token's auth_time.
+    svc.grant_for(
+        &req.client.app,
+        principal,
+        req.params,
+        Some(req.now),
+        req.now,
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -51,6 +58,17 @@ mod tests {
         assert!(issued.refresh_token.is_some());
         let claims = kit.claims(&issued.access_token);
         assert_eq!(claims["principal_type"], "user");
+        assert!(issued.id_token.is_none(), "no openid, no ID token");
+        // With openid: an ID token for the user, signed in now.
+        let mut with_openid = form(&kit.password);
+        with_openid.push(("scope", "openid profile expense.report.read".to_owned()));
+        let signed_in = kit.token(&app, &with_openid).await.unwrap();
+        assert_eq!(signed_in.scope, "expense.report.read openid profile");
+        let id = kit.id_claims(&signed_in.id_token.expect("an ID token"));
+        assert_eq!(id["sub"], claims["sub"]);
+        assert_eq!(id["aud"], app.client_id.as_str());
+        assert!(id["auth_time"].is_i64());
+        assert!(id.get("nonce").is_none());
         let e = kit
             .token(&app, &form("not the password"))
             .await

@@ -14,6 +14,9 @@ pub struct Model {
     pub expires_at: i64,
     pub redeemed_at: Option<i64>,
     pub grant_id: Option<String>,
+    pub nonce: Option<String>,
+    pub auth_time: Option<i64>,
+    pub resources: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

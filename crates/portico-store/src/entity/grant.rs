@@ -11,6 +11,8 @@ pub struct Model {
     pub scope: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    pub resources: Option<String>,
+    pub auth_time: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,6 +22,7 @@ pub struct Model {
     /// JSON array of grant type names.
     pub grant_types: String,
     pub resource_server: bool,
+    pub resource_uri: Option<String>,
     pub secret_hash: String,
     pub previous_secret_hash: Option<String>,
     pub previous_secret_valid_until: Option<DateTimeUtc>,

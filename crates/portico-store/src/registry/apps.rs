@@ -47,6 +47,7 @@ fn to_domain(m: partner_app::Model) -> DomainResult<PartnerApp> {
             reviewed_at: m.reviewed_at,
         },
         resource_server: m.resource_server,
+        resource_uri: m.resource_uri,
         secret_rotated_at: m.secret_rotated_at,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -78,6 +79,7 @@ fn to_active(a: &PartnerApp) -> partner_app::ActiveModel {
                 .collect::<Vec<_>>(),
         )),
         resource_server: Set(a.resource_server),
+        resource_uri: Set(a.resource_uri.clone()),
         secret_hash: NotSet,
         previous_secret_hash: NotSet,
         previous_secret_valid_until: NotSet,
@@ -124,7 +126,10 @@ fn owned_columns(
                 (C::ReviewedAt, a.review.reviewed_at.into()),
             ]),
             AppPart::Visibility => cols.push((C::Visibility, a.visibility.as_str().into())),
-            AppPart::ResourceServer => cols.push((C::ResourceServer, a.resource_server.into())),
+            AppPart::ResourceServer => cols.extend([
+                (C::ResourceServer, a.resource_server.into()),
+                (C::ResourceUri, a.resource_uri.clone().into()),
+            ]),
         }
     }
     if let Some(s) = secrets {
@@ -208,6 +213,17 @@ impl AppStore for Store {
             .collect()
     }
 
+    async fn resource_server_app(&self, resource_uri: &str) -> DomainResult<Option<PartnerApp>> {
+        partner_app::Entity::find()
+            .filter(partner_app::Column::ResourceUri.eq(resource_uri))
+            .filter(partner_app::Column::ResourceServer.eq(true))
+            .one(&self.db)
+            .await
+            .map_err(storage)?
+            .map(to_domain)
+            .transpose()
+    }
+
     async fn apps_in_review(&self) -> DomainResult<Vec<PartnerApp>> {
         partner_app::Entity::find()
             .filter(partner_app::Column::ReviewStatus.eq(ReviewStatus::Pending.as_str()))
@@ -240,11 +256,19 @@ impl AppStore for Store {
             update = update.col_expr(col, Expr::value(value));
         }
         let written = update.exec(&txn).await.map_err(|e| {
-            unique_or_storage(
-                e,
-                "name_taken",
-                "the company already has an application with this name",
-            )
+            if parts.contains(&AppPart::ResourceServer) {
+                unique_or_storage(
+                    e,
+                    "resource_uri_taken",
+                    "another application is the resource server of this resource_uri",
+                )
+            } else {
+                unique_or_storage(
+                    e,
+                    "name_taken",
+                    "the company already has an application with this name",
+                )
+            }
         })?;
         if written.rows_affected != 1 {
             // Changed (or deleted) since it was read: nothing is written, not even the audit.
