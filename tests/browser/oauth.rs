@@ -75,7 +75,7 @@ async fn company_request_token_and_user_consent() {
     let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     let authorize = format!(
         "/oauth2/v0/authorize?response_type=code&client_id={client_id}&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback\
-         &scope=travel.profile.read%20travel.profile.passport&state=s-123&code_challenge={challenge}&code_challenge_method=S256"
+         &scope=openid%20travel.profile.read%20travel.profile.passport&nonce=n-1&state=s-123&code_challenge={challenge}&code_challenge_method=S256"
     );
     b.goto(&authorize).await;
     b.heading("Sign in").await;
@@ -89,6 +89,7 @@ async fn company_request_token_and_user_consent() {
     b.heading("Allow Travel Sync").await;
     let consent = b.text("main").await;
     for shown in [
+        "Sign you in",
         "Travel Profile",
         "Passport / Visa",
         "sensitive data",
