@@ -172,6 +172,9 @@ def sandbox_account(banner, label):
 class World:
     """What the scenarios need: apps with their secrets, a resource server, request tokens."""
 
+    def __init__(self, id_token_alg):
+        self.id_token_alg = id_token_alg
+
     def provision(self, srv):
         staff_login, staff_pw, _ = sandbox_account(srv.banner, "operator (staff):")
         dev_login, dev_pw, dev_company = sandbox_account(srv.banner, "development partner:")
@@ -181,8 +184,12 @@ class World:
         staff, dev = sign_in(staff_login, staff_pw), sign_in(dev_login, dev_pw)
         self.company = dev_company
         self.apps = []
+        # Company tokens (and their refreshes) carry an ID token: RS256 (the server's default,
+        # the field left out so that older binaries take the request), ES256 or EdDSA.
+        extra = {} if self.id_token_alg == "RS256" else {
+            "id_token_signed_response_alg": self.id_token_alg}
         for i in range(APPS + 1):
-            reg = expect(*http("POST", srv.url("/admin/v1/apps"), {
+            reg = expect(*http("POST", srv.url("/admin/v1/apps"), {**extra,
                 "name": f"Bench App {i}",
                 "description": "benchmark client",
                 "apis": [{"api": "expense.report.read"},
@@ -387,7 +394,7 @@ def run_config(kind, large, args, results):
     res = results.setdefault(config, {})
     try:
         srv.start()
-        world = World().provision(srv)
+        world = World(args.id_token_alg).provision(srv)
         if large:
             res["peak_rss_setup_kib"] = srv.peak_rss_kib()
             srv.stop()
@@ -529,6 +536,8 @@ def main():
     p.add_argument("--log-filter", default="info", help="the server's log filter")
     p.add_argument("--max-connections", type=int, default=0,
                    help="the server's database pool size (0: its default)")
+    p.add_argument("--id-token-alg", default="RS256", choices=["RS256", "ES256", "EdDSA"],
+                   help="how the apps' ID tokens are signed (company tokens carry one)")
     p.add_argument("--json", help="also write the raw results here")
     p.add_argument("--keep", action="store_true", help="keep the databases")
     args = p.parse_args()

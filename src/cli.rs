@@ -108,11 +108,10 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
             let store = startup::open_store(&config).await?;
             let uses = portico_oauth::keys::KeyUse {
                 access: config.tokens.signing_algorithm,
-                id: portico_oauth::SigningAlgorithm::RS256,
             };
             let kid = portico_oauth::rotate_keys(&store, &master, uses).await?;
             println!(
-                "new signing key {kid} ({}), and a new RS256 key for ID tokens",
+                "new signing key {kid} ({}), and new keys of the other algorithms for ID tokens",
                 config.tokens.signing_algorithm.as_str()
             );
             Ok(())

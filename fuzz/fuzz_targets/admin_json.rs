@@ -79,6 +79,7 @@ static APP: LazyLock<PartnerApp> = LazyLock::new(|| {
         }],
         redirect_uris: vec!["https://partner.example/callback".into()],
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        id_token_signed_response_alg: Default::default(),
     }
     .validate(&CATALOG)
     .unwrap();

@@ -1,7 +1,8 @@
 //! OpenID Connect and resource indicators (issue 12): an authorization code carries the
 //! request's `nonce`, when the user signed in, and the resources asked; a grant keeps the
 //! resources it is bound to and the sign-in time its ID tokens report; an app marked as a
-//! resource server has a resource URI of its own, unique among apps.
+//! resource server has a resource URI of its own, unique among apps; an app chooses how its ID
+//! tokens are signed (RS256 by default).
 
 use crate::m20261122_000001_registry::index;
 use sea_orm_migration::{prelude::*, schema::*};
@@ -20,6 +21,10 @@ impl MigrationTrait for Migration {
             (Oidc::Grants, text_null(Oidc::Resources)),
             (Oidc::Grants, big_integer_null(Oidc::AuthTime)),
             (Oidc::PartnerApps, text_null(Oidc::ResourceUri)),
+            (
+                Oidc::PartnerApps,
+                text(Oidc::IdTokenAlg).default("RS256").to_owned(),
+            ),
         ];
         for (table, column) in columns {
             m.alter_table(Table::alter().table(table).add_column(column).to_owned())
@@ -50,6 +55,7 @@ impl MigrationTrait for Migration {
             (Oidc::Grants, Oidc::Resources),
             (Oidc::Grants, Oidc::AuthTime),
             (Oidc::PartnerApps, Oidc::ResourceUri),
+            (Oidc::PartnerApps, Oidc::IdTokenAlg),
         ] {
             m.alter_table(Table::alter().table(table).drop_column(column).to_owned())
                 .await?;
@@ -67,4 +73,5 @@ enum Oidc {
     AuthTime,
     Resources,
     ResourceUri,
+    IdTokenAlg,
 }

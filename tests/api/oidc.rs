@@ -18,22 +18,22 @@ both_backends!(
     prompt_and_max_age,
     resource_indicators,
     resource_servers_get_their_own_audience,
+    an_app_chooses_its_id_token_algorithm,
 );
 
 const NONCE: &str = "n-0S6_WzA2Mj.with~odd_chars";
 
-/// Verifies an ID token as a relying party does (OIDC Core §3.1.3.7): RS256 with a key of the
-/// published JWKS, `typ: JWT`, the issuer, the client as sole audience, a live `exp`.
+/// Verifies an ID token as a relying party does (OIDC Core §3.1.3.7): a signature by a key of
+/// the published JWKS, `typ: JWT`, the issuer, the client as sole audience, a live `exp`.
 async fn verify_id_token(app: &TestApp, client: &AppCredentials, token: &str) -> Value {
     use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
     let header = decode_header(token).unwrap();
-    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
     assert_eq!(header.typ.as_deref(), Some("JWT"));
     let jwks = jwks(app).await;
     let jwk = jwks
         .find(header.kid.as_deref().unwrap())
         .expect("kid in JWKS");
-    let mut v = Validation::new(jsonwebtoken::Algorithm::RS256);
+    let mut v = Validation::new(header.alg);
     v.set_issuer(&[&app.base]);
     v.set_audience(&[&client.id]);
     let claims = decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &v)
@@ -649,4 +649,50 @@ async fn resource_servers_get_their_own_audience(backend: Backend) {
     )
     .await
     .expect_error(StatusCode::BAD_REQUEST, "invalid_target");
+}
+
+async fn an_app_chooses_its_id_token_algorithm(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dev = app.developer().await;
+    let mut body = crate::helpers::expense_app("Fast Company Sync");
+    body["grant_types"] = json!(["company_request_token", "refresh_token"]);
+    body["id_token_signed_response_alg"] = json!("HS256");
+    let (status, refused) = app.post(&dev, "/apps", body.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(
+        refused["field"], "id_token_signed_response_alg",
+        "{refused}"
+    );
+    body["id_token_signed_response_alg"] = json!("EdDSA");
+    let reg = app.register_app(&dev, body).await;
+    assert_eq!(reg["app"]["id_token_signed_response_alg"], "EdDSA", "{reg}");
+    let client = AppCredentials {
+        id: reg["client_id"].as_str().unwrap().to_owned(),
+        secret: reg["client_secret"].as_str().unwrap().to_owned(),
+    };
+    let rt = request_token(&app, &dev, &client).await;
+    let a = company_token(&app, &client, &dev.company_id, &rt).await;
+    let id_token = a.str("id_token");
+    assert_eq!(
+        jsonwebtoken::decode_header(&id_token).unwrap().alg,
+        jsonwebtoken::Algorithm::EdDSA
+    );
+    let id = verify_id_token(&app, &client, &id_token).await;
+    // at_hash for Ed25519: the left half of SHA-512 (OpenID's token hash guide).
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, a.str("access_token").as_bytes());
+    assert_eq!(id["at_hash"], URL_SAFE_NO_PAD.encode(&d.as_ref()[..32]));
+    // Discovery names every algorithm an app may choose, RS256 among them.
+    let op: Value = app
+        .client
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        op["id_token_signing_alg_values_supported"],
+        json!(["RS256", "ES256", "EdDSA"])
+    );
 }

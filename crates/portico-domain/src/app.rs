@@ -42,6 +42,18 @@ pub enum GrantType {
     CompanyRequestToken,
 }
 
+/// How an app's ID tokens are signed (OpenID Connect Registration's
+/// `id_token_signed_response_alg`). RS256 unless the app chose otherwise: every OpenID client
+/// accepts it without configuration. ES256 and EdDSA cost a fraction of an RSA signature,
+/// which matters for apps that refresh company tokens often.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IdTokenAlgorithm {
+    #[default]
+    RS256,
+    ES256,
+    EdDSA,
+}
+
 macro_rules! str_enum {
     ($ty:ty { $($variant:ident => $s:literal),* $(,)? }) => {
         impl $ty {
@@ -55,6 +67,7 @@ macro_rules! str_enum {
     };
 }
 str_enum!(Visibility { Private => "private", Public => "public", Global => "global" });
+str_enum!(IdTokenAlgorithm { RS256 => "RS256", ES256 => "ES256", EdDSA => "EdDSA" });
 str_enum!(ReviewStatus { Draft => "draft", Pending => "pending", Approved => "approved", Rejected => "rejected" });
 str_enum!(GrantType {
     AuthorizationCode => "authorization_code",
@@ -125,6 +138,8 @@ pub struct AppSpec {
     pub apis: Vec<ApiSelection>,
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
+    #[serde(default)]
+    pub id_token_signed_response_alg: IdTokenAlgorithm,
 }
 
 impl PartnerApp {
@@ -279,6 +294,9 @@ pub struct AppRegistration {
     pub redirect_uris: Vec<String>,
     /// Defaults to authorization_code + refresh_token.
     pub grant_types: Option<Vec<GrantType>>,
+    /// Defaults to RS256.
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<IdTokenAlgorithm>,
 }
 
 fn yes() -> bool {
@@ -296,6 +314,7 @@ impl AppRegistration {
             grant_types: self
                 .grant_types
                 .unwrap_or_else(|| vec![GrantType::AuthorizationCode, GrantType::RefreshToken]),
+            id_token_signed_response_alg: self.id_token_signed_response_alg.unwrap_or_default(),
         }
         .validate(catalog)
     }
@@ -311,6 +330,7 @@ pub struct AppChanges {
     pub apis: Option<Vec<ApiSelection>>,
     pub redirect_uris: Option<Vec<String>>,
     pub grant_types: Option<Vec<GrantType>>,
+    pub id_token_signed_response_alg: Option<IdTokenAlgorithm>,
 }
 
 impl AppChanges {
@@ -328,6 +348,9 @@ impl AppChanges {
             grant_types: self
                 .grant_types
                 .unwrap_or_else(|| current.grant_types.clone()),
+            id_token_signed_response_alg: self
+                .id_token_signed_response_alg
+                .unwrap_or(current.id_token_signed_response_alg),
         }
         .validate(catalog)
     }
@@ -389,6 +412,7 @@ impl AppSpec {
             apis,
             redirect_uris,
             grant_types: grants.into_iter().collect(),
+            id_token_signed_response_alg: self.id_token_signed_response_alg,
         })
     }
 }
@@ -512,6 +536,7 @@ mod tests {
             }],
             redirect_uris: vec!["https://app.example/cb".into()],
             grant_types: None,
+            id_token_signed_response_alg: None,
         }
     }
 

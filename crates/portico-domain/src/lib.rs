@@ -24,8 +24,9 @@ mod version;
 
 pub use abuse::{FailureBudget, FailureKey};
 pub use app::{
-    AppChanges, AppRegistration, AppSpec, GrantType, PartnerApp, RedirectUriError, Review,
-    ReviewDecision, ReviewStatus, Visibility, normalize_redirect_uri, validate_redirect_uri,
+    AppChanges, AppRegistration, AppSpec, GrantType, IdTokenAlgorithm, PartnerApp,
+    RedirectUriError, Review, ReviewDecision, ReviewStatus, Visibility, normalize_redirect_uri,
+    validate_redirect_uri,
 };
 pub use audit::{AuditAction, AuditEntry, AuditEvent, AuditQuery};
 pub use catalog::{ApiCatalog, ApiSelection, CatalogError, SensitiveDataGroup, WebServiceApi};

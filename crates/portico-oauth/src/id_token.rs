@@ -1,5 +1,6 @@
 //! ID tokens (OpenID Connect Core §2): who signed in, for the client, signed with the server's
-//! RS256 key and published in the same JWKS as the access-token keys.
+//! key of the algorithm the app chose (RS256 unless it chose ES256 or EdDSA), published in the
+//! same JWKS as the access-token keys.
 
 use crate::Inner;
 use crate::issue::{Issuance, Principal};
@@ -44,6 +45,7 @@ impl Inner {
     /// the authorization request sent it.
     pub(crate) fn id_token(&self, issuance: &Issuance<'_>, access_token: &str, now: i64) -> String {
         let keys = self.keys();
+        let alg = SigningAlgorithm::of_id_token(issuance.app.spec.id_token_signed_response_alg);
         let (sub, principal_type) = match issuance.principal {
             Principal::User { user, .. } => (user.to_string(), PrincipalType::User),
             Principal::Company(c) => (c.to_string(), PrincipalType::Company),
@@ -57,12 +59,12 @@ impl Inner {
             iat: now,
             auth_time: issuance.auth_time,
             nonce: issuance.nonce,
-            at_hash: at_hash(keys.id_token_algorithm(), access_token),
+            at_hash: at_hash(alg, access_token),
             principal_type,
             company_id: issuance.principal.company(),
         };
         let json = serde_json::to_vec(&claims).expect("claims serialize");
-        keys.sign_id_token(&json)
+        keys.sign_id_token(alg, &json)
     }
 }
 

@@ -172,7 +172,7 @@ impl VerifiedTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{KeyRing, MasterKey, generate_key};
+    use crate::keys::{KeyRing, MasterKey};
     use crate::settings::SigningAlgorithm;
 
     fn settings() -> OAuthSettings {
@@ -210,12 +210,11 @@ mod tests {
     fn remembered_tokens_are_checked_for_time_and_keys() {
         let master = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
         let now = chrono::Utc::now().timestamp();
-        let record = generate_key(SigningAlgorithm::EdDSA, &master, now).unwrap();
         let uses = crate::keys::KeyUse {
             access: SigningAlgorithm::EdDSA,
-            id: SigningAlgorithm::EdDSA,
         };
-        let ring = KeyRing::build(std::slice::from_ref(&record), &master, now, 3600, uses).unwrap();
+        let set = crate::keys::key_set(&master, SigningAlgorithm::EdDSA, now);
+        let ring = KeyRing::build(&set, &master, now, 3600, uses).unwrap();
         let token = claims(now).sign(&ring);
         let seen = VerifiedTokens::default();
         let s = settings();
@@ -235,8 +234,8 @@ mod tests {
         );
         assert_eq!(verify_remembered(&token, &ring, &s, &seen, now - 6), None);
         // Its key no longer in the ring: refused.
-        let other = generate_key(SigningAlgorithm::EdDSA, &master, now).unwrap();
-        let new_ring = KeyRing::build(&[other], &master, now, 3600, uses).unwrap();
+        let others = crate::keys::key_set(&master, SigningAlgorithm::EdDSA, now);
+        let new_ring = KeyRing::build(&others, &master, now, 3600, uses).unwrap();
         assert_eq!(verify_remembered(&token, &new_ring, &s, &seen, now), None);
         // A token that differs in any byte is not the remembered one, and fails verification.
         let at = token.rfind('.').unwrap() + 5;

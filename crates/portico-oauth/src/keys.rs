@@ -242,11 +242,10 @@ impl Signer {
 }
 
 /// The signing keys in use (the newest unretired key of each algorithm: one signs access
-/// tokens, one ID tokens, the same one if both use one algorithm) and the keys tokens may
+/// tokens; ID tokens use the one of the algorithm their app chose) and the keys tokens may
 /// still be verified with.
 pub struct KeyRing {
     access: usize,
-    id: usize,
     signers: Vec<Signer>,
     verifiers: HashMap<String, (jsonwebtoken::Algorithm, DecodingKey)>,
     jwks: String,
@@ -254,21 +253,27 @@ pub struct KeyRing {
     fingerprint: Vec<(String, Option<i64>)>,
 }
 
-/// Which algorithm signs what.
+/// Which algorithm signs access tokens. Every algorithm has an active key: an app's ID tokens
+/// may be signed with any of them (RS256 unless it chose otherwise).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyUse {
     pub access: SigningAlgorithm,
-    pub id: SigningAlgorithm,
 }
 
 impl KeyUse {
-    /// The algorithms that need an active key, once each.
+    /// The algorithms that need an active key, once each, the access tokens' first.
     pub fn algorithms(&self) -> Vec<SigningAlgorithm> {
-        if self.access == self.id {
-            vec![self.access]
-        } else {
-            vec![self.access, self.id]
+        let mut all = vec![self.access];
+        for alg in [
+            SigningAlgorithm::RS256,
+            SigningAlgorithm::ES256,
+            SigningAlgorithm::EdDSA,
+        ] {
+            if alg != self.access {
+                all.push(alg);
+            }
         }
+        all
     }
 
     /// Whether `records` has an active key for every algorithm in use, and no other.
@@ -328,7 +333,7 @@ impl KeyRing {
                 .position(|s| s.algorithm == alg)
                 .expect("a signer per algorithm in use")
         };
-        let (access, id) = (index(uses.access), index(uses.id));
+        let access = index(uses.access);
         let mut verifiers = HashMap::new();
         let mut published = Vec::new();
         for r in records
@@ -353,7 +358,6 @@ impl KeyRing {
         fingerprint.sort();
         Ok(Self {
             access,
-            id,
             signers,
             verifiers,
             jwks: json!({ "keys": published }).to_string(),
@@ -367,9 +371,13 @@ impl KeyRing {
         s.sign(&s.access_header_b64, claims_json)
     }
 
-    /// Signs an ID token (`typ: JWT`) over the given claims JSON.
-    pub fn sign_id_token(&self, claims_json: &[u8]) -> String {
-        let s = &self.signers[self.id];
+    /// Signs an ID token (`typ: JWT`) over the given claims JSON with the key of `alg`.
+    pub fn sign_id_token(&self, alg: SigningAlgorithm, claims_json: &[u8]) -> String {
+        let s = self
+            .signers
+            .iter()
+            .find(|s| s.algorithm == alg)
+            .expect("every algorithm has a signer");
         s.sign(&s.id_header_b64, claims_json)
     }
 
@@ -381,11 +389,6 @@ impl KeyRing {
     /// The algorithm signing access tokens.
     pub fn algorithm(&self) -> SigningAlgorithm {
         self.signers[self.access].algorithm
-    }
-
-    /// The algorithm signing ID tokens.
-    pub fn id_token_algorithm(&self) -> SigningAlgorithm {
-        self.signers[self.id].algorithm
     }
 
     pub fn verifier(&self, kid: &str) -> Option<&(jsonwebtoken::Algorithm, DecodingKey)> {
@@ -408,6 +411,16 @@ impl KeyRing {
     }
 }
 
+/// One key of each algorithm, as a first start makes them (tests).
+#[cfg(test)]
+pub(crate) fn key_set(m: &MasterKey, access: SigningAlgorithm, now: i64) -> Vec<SigningKeyRecord> {
+    KeyUse { access }
+        .algorithms()
+        .into_iter()
+        .map(|a| generate_key(a, m, now).unwrap())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,38 +431,39 @@ mod tests {
     }
 
     fn uses(alg: SigningAlgorithm) -> KeyUse {
-        KeyUse {
-            access: alg,
-            id: alg,
-        }
+        KeyUse { access: alg }
     }
 
     #[test]
-    fn access_and_id_tokens_may_use_two_keys() {
+    fn id_tokens_may_use_any_algorithm() {
         let m = master();
-        let ed = generate_key(SigningAlgorithm::EdDSA, &m, 10).unwrap();
-        let rsa = generate_key(SigningAlgorithm::RS256, &m, 10).unwrap();
-        let two = KeyUse {
-            access: SigningAlgorithm::EdDSA,
-            id: SigningAlgorithm::RS256,
-        };
-        assert!(two.is_served_by(&[ed.clone(), rsa.clone()]));
-        assert!(!two.is_served_by(std::slice::from_ref(&ed)));
-        let ring = KeyRing::build(&[ed.clone(), rsa.clone()], &m, 10, 3600, two).unwrap();
+        let set = key_set(&m, SigningAlgorithm::EdDSA, 10);
+        let ed = &set[0];
+        let eddsa = uses(SigningAlgorithm::EdDSA);
+        assert!(eddsa.is_served_by(&set));
+        assert!(!eddsa.is_served_by(std::slice::from_ref(ed)));
+        let ring = KeyRing::build(&set, &m, 10, 3600, eddsa).unwrap();
         let at = decode_header(ring.sign(b"{}")).unwrap();
         assert_eq!(
             (at.kid.as_deref(), at.typ.as_deref()),
             (Some(ed.kid.as_str()), Some("at+jwt"))
         );
-        let id = decode_header(ring.sign_id_token(b"{}")).unwrap();
-        assert_eq!(
-            (id.kid.as_deref(), id.typ.as_deref()),
-            (Some(rsa.kid.as_str()), Some("JWT"))
-        );
-        assert_eq!(id.alg, jsonwebtoken::Algorithm::RS256);
-        // Without an RSA key the ring cannot sign ID tokens: refused, not silently another key.
+        for alg in [
+            SigningAlgorithm::RS256,
+            SigningAlgorithm::ES256,
+            SigningAlgorithm::EdDSA,
+        ] {
+            let key = set.iter().find(|k| k.algorithm == alg.as_str()).unwrap();
+            let id = decode_header(ring.sign_id_token(alg, b"{}")).unwrap();
+            assert_eq!(
+                (id.kid.as_deref(), id.typ.as_deref()),
+                (Some(key.kid.as_str()), Some("JWT"))
+            );
+            assert_eq!(id.alg, alg.jwt());
+        }
+        // Without an RSA key the ring cannot sign RS256 ID tokens: refused, not another key.
         assert!(matches!(
-            KeyRing::build(std::slice::from_ref(&ed), &m, 10, 3600, two),
+            KeyRing::build(std::slice::from_ref(ed), &m, 10, 3600, eddsa),
             Err(KeyError::NoActiveKey)
         ));
     }
@@ -462,9 +476,9 @@ mod tests {
             SigningAlgorithm::RS256,
         ] {
             let m = master();
-            let record = generate_key(alg, &m, 1000).unwrap();
-            let ring =
-                KeyRing::build(std::slice::from_ref(&record), &m, 1000, 3600, uses(alg)).unwrap();
+            let set = key_set(&m, alg, 1000);
+            let record = set[0].clone();
+            let ring = KeyRing::build(&set, &m, 1000, 3600, uses(alg)).unwrap();
             let token = ring.sign(br#"{"sub":"s","exp":99999999999}"#);
             let header = decode_header(&token).unwrap();
             assert_eq!(header.kid.as_deref(), Some(record.kid.as_str()));
@@ -515,27 +529,17 @@ mod tests {
         let m = master();
         let mut old = generate_key(SigningAlgorithm::EdDSA, &m, 0).unwrap();
         old.retired_at = Some(100);
-        let new = generate_key(SigningAlgorithm::ES256, &m, 100).unwrap();
-        let ring = KeyRing::build(
-            &[old.clone(), new.clone()],
-            &m,
-            150,
-            3600,
-            uses(SigningAlgorithm::ES256),
-        )
-        .unwrap();
+        let mut records = key_set(&m, SigningAlgorithm::ES256, 100);
+        let new = records[0].clone();
+        records.push(old.clone());
+        let ring = KeyRing::build(&records, &m, 150, 3600, uses(SigningAlgorithm::ES256)).unwrap();
         assert_eq!(ring.kid(), new.kid);
         assert!(ring.verifier(&old.kid).is_some());
-        let later = KeyRing::build(
-            &[old.clone(), new.clone()],
-            &m,
-            5000,
-            3600,
-            uses(SigningAlgorithm::ES256),
-        )
-        .unwrap();
+        let later =
+            KeyRing::build(&records, &m, 5000, 3600, uses(SigningAlgorithm::ES256)).unwrap();
         assert!(later.verifier(&old.kid).is_none());
         assert!(!later.jwks().contains(&old.kid));
-        assert!(ring.is_current(&[new, old]));
+        records.reverse();
+        assert!(ring.is_current(&records));
     }
 }

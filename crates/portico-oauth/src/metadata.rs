@@ -66,7 +66,7 @@ impl OAuthService {
         let op = json!({
             "userinfo_endpoint": s.endpoint("/oauth2/v0/userinfo"),
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": [self.inner.keys().id_token_algorithm().as_str()],
+            "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
             "claims_supported": CLAIMS,
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
             "claims_parameter_supported": false,

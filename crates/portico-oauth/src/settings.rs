@@ -29,6 +29,14 @@ impl SigningAlgorithm {
         }
     }
 
+    pub fn of_id_token(alg: portico_domain::IdTokenAlgorithm) -> Self {
+        match alg {
+            portico_domain::IdTokenAlgorithm::RS256 => Self::RS256,
+            portico_domain::IdTokenAlgorithm::ES256 => Self::ES256,
+            portico_domain::IdTokenAlgorithm::EdDSA => Self::EdDSA,
+        }
+    }
+
     pub fn jwt(self) -> jsonwebtoken::Algorithm {
         match self {
             Self::EdDSA => jsonwebtoken::Algorithm::EdDSA,
@@ -60,12 +68,11 @@ impl OAuthSettings {
         format!("{}{path}", self.issuer)
     }
 
-    /// Access tokens use the configured algorithm; ID tokens RS256, the one algorithm every
-    /// OpenID client accepts without registering another (OIDC Core §15.1, Registration §2).
+    /// Access tokens use the configured algorithm; ID tokens the one their app chose, RS256
+    /// unless it chose otherwise (OIDC Core §15.1, Registration §2).
     pub fn key_use(&self) -> crate::keys::KeyUse {
         crate::keys::KeyUse {
             access: self.signing_algorithm,
-            id: SigningAlgorithm::RS256,
         }
     }
 }

@@ -144,6 +144,7 @@ async fn grid(store: &Store) -> Grid {
                             }],
                             redirect_uris: vec![],
                             grant_types: vec![GrantType::ClientCredentials],
+                            id_token_signed_response_alg: Default::default(),
                         },
                         visibility,
                         review: Review::draft(),

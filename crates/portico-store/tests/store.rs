@@ -98,6 +98,7 @@ impl Fixture {
                 }],
                 redirect_uris: vec!["https://app.example/callback".into()],
                 grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+                id_token_signed_response_alg: Default::default(),
             },
             visibility: Visibility::Private,
             review: Review::draft(),

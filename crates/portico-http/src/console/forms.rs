@@ -251,6 +251,8 @@ impl AppForm {
             apis: self.selection(),
             redirect_uris: self.redirect_uri_list(),
             grant_types: Some(self.grant_type_list()?),
+            // Set through the admin API; the console's form keeps the default.
+            id_token_signed_response_alg: None,
         })
     }
 
@@ -263,6 +265,8 @@ impl AppForm {
             apis: Some(self.selection()),
             redirect_uris: Some(self.redirect_uri_list()),
             grant_types: Some(self.grant_type_list()?),
+            // Not on the form: the app's choice stays as it is.
+            id_token_signed_response_alg: None,
         })
     }
 }

@@ -102,4 +102,29 @@ mod tests {
             "application is not enabled for this company"
         );
     }
+
+    #[tokio::test]
+    async fn the_app_chooses_how_its_id_tokens_are_signed() {
+        use crate::SigningAlgorithm;
+        use portico_domain::IdTokenAlgorithm;
+        let kit = Kit::new().await;
+        for (choice, alg) in [
+            (None, SigningAlgorithm::RS256),
+            (Some(IdTokenAlgorithm::ES256), SigningAlgorithm::ES256),
+            (Some(IdTokenAlgorithm::EdDSA), SigningAlgorithm::EdDSA),
+        ] {
+            let app = kit
+                .app_with(&["company_request_token", "refresh_token"], choice)
+                .await;
+            let issued = kit.company_token(&app).await;
+            let id_token = issued.id_token.expect("an ID token");
+            let header = jsonwebtoken::decode_header(&id_token).unwrap();
+            assert_eq!(header.alg, alg.jwt(), "{choice:?}");
+            let id = kit.id_claims(&id_token);
+            assert_eq!(
+                id["at_hash"],
+                crate::id_token::at_hash(alg, &issued.access_token)
+            );
+        }
+    }
 }

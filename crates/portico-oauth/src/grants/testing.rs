@@ -112,6 +112,15 @@ impl Kit {
 
     /// Registers an app (Expense Report, Travel Profile with Passport) with these grants.
     pub async fn app(&self, grants: &[&str]) -> TestClient {
+        self.app_with(grants, None).await
+    }
+
+    /// [`Self::app`], with its choice of ID token algorithm.
+    pub async fn app_with(
+        &self,
+        grants: &[&str],
+        id_token_alg: Option<portico_domain::IdTokenAlgorithm>,
+    ) -> TestClient {
         let n = self
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -136,6 +145,7 @@ impl Kit {
                     .map(|g| GrantType::parse(g).expect("a grant type"))
                     .collect(),
             ),
+            id_token_signed_response_alg: id_token_alg,
         };
         let reg = self
             .registry
@@ -182,18 +192,17 @@ impl Kit {
             .expect("revocation answers");
     }
 
-    /// The claims of an ID token, checked as a relying party would (OIDC Core §3.1.3.7): an
-    /// RS256 signature by a key of the JWKS, `typ: JWT`, the issuer, a live `exp`.
+    /// The claims of an ID token, checked as a relying party would (OIDC Core §3.1.3.7): a
+    /// signature by a key of the JWKS, `typ: JWT`, the issuer, a live `exp`.
     pub fn id_claims(&self, jwt: &str) -> Value {
         use jsonwebtoken::{DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
         let header = decode_header(jwt).expect("a JOSE header");
-        assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
         assert_eq!(header.typ.as_deref(), Some("JWT"));
         let set: JwkSet = serde_json::from_str(&self.svc.jwks()).expect("the JWKS");
         let jwk = set
             .find(header.kid.as_deref().expect("a kid"))
             .expect("a published key");
-        let mut v = Validation::new(jsonwebtoken::Algorithm::RS256);
+        let mut v = Validation::new(header.alg);
         v.set_issuer(&["https://portico.test"]);
         v.validate_aud = false;
         decode::<Value>(jwt, &DecodingKey::from_jwk(jwk).expect("a key"), &v)

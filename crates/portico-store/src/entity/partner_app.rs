@@ -23,6 +23,8 @@ pub struct Model {
     pub grant_types: String,
     pub resource_server: bool,
     pub resource_uri: Option<String>,
+    /// `RS256`, `ES256` or `EdDSA`.
+    pub id_token_alg: String,
     pub secret_hash: String,
     pub previous_secret_hash: Option<String>,
     pub previous_secret_valid_until: Option<DateTimeUtc>,

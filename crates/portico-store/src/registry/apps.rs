@@ -7,7 +7,7 @@ use crate::{
 use async_trait::async_trait;
 use portico_domain::{
     AppId, AppSpec, AuditEvent, Change, CompanyId, DomainError, DomainResult, GrantType,
-    PartnerApp, Review, ReviewStatus, UserId, Visibility,
+    IdTokenAlgorithm, PartnerApp, Review, ReviewStatus, UserId, Visibility,
     repo::{AppPart, AppStore, ClientSecrets, Enablement, EnablementStore},
 };
 use sea_orm::{
@@ -35,6 +35,8 @@ fn to_domain(m: partner_app::Model) -> DomainResult<PartnerApp> {
             redirect_uris: serde_json::from_str(&m.redirect_uris)
                 .map_err(|e| corrupt("redirect uris", e))?,
             grant_types,
+            id_token_signed_response_alg: IdTokenAlgorithm::parse(&m.id_token_alg)
+                .ok_or_else(|| corrupt("ID token algorithm", &m.id_token_alg))?,
         },
         visibility: Visibility::parse(&m.visibility)
             .ok_or_else(|| corrupt("visibility", &m.visibility))?,
@@ -80,6 +82,7 @@ fn to_active(a: &PartnerApp) -> partner_app::ActiveModel {
         )),
         resource_server: Set(a.resource_server),
         resource_uri: Set(a.resource_uri.clone()),
+        id_token_alg: Set(a.spec.id_token_signed_response_alg.as_str().to_owned()),
         secret_hash: NotSet,
         previous_secret_hash: NotSet,
         previous_secret_valid_until: NotSet,
@@ -106,6 +109,10 @@ fn owned_columns(
                 (C::Active, a.spec.active.into()),
                 (C::Apis, json(&a.spec.apis).into()),
                 (C::RedirectUris, json(&a.spec.redirect_uris).into()),
+                (
+                    C::IdTokenAlg,
+                    a.spec.id_token_signed_response_alg.as_str().into(),
+                ),
                 (
                     C::GrantTypes,
                     json(
