@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 both_backends!(
+    a_disabled_owner_company_stops_its_apps,
     client_credentials,
     client_authentication_failures,
     new_secret_cuts_off_the_old_secret,
@@ -1163,4 +1164,45 @@ async fn upper_case_client_ids_name_no_client(backend: Backend) {
     // The Key as issued works.
     let ok = token(&w.app, &w.client, &[("grant_type", "client_credentials")]).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+}
+
+/// Disabling the company that registered an app stops the app for everyone, its own
+/// client-credentials tokens included, as deactivating the app does; enabling it again lets it
+/// work again.
+async fn a_disabled_owner_company_stops_its_apps(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dev = app.developer().await;
+    let staff = app.staff().await;
+    let client = register(&app, &dev, "Owner Test", &["client_credentials"]).await;
+    let rs = register(&app, &dev, "Owner Test API", &["client_credentials"]).await;
+    let (status, _) = app
+        .put(
+            &staff,
+            &format!("/apps/{}/resource-server", rs.id),
+            json!({ "resource_server": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let cc = [("grant_type", "client_credentials")];
+    let before = token(&app, &client, &cc).await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.body);
+    let at = before.str("access_token");
+    let company = format!("/companies/{}", dev.company_id);
+    let (status, body) = app
+        .patch(&staff, &company, json!({ "enabled": false }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let refused = token(&app, &client, &cc).await;
+    refused.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    assert!(
+        refused.description().contains("registered the application"),
+        "{}",
+        refused.body
+    );
+    assert!(!is_active(&app, &client, &at).await);
+    let (status, _) = app
+        .patch(&staff, &company, json!({ "enabled": true }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(token(&app, &client, &cc).await.status, StatusCode::OK);
 }

@@ -78,6 +78,10 @@ pub enum NotEnabled {
 pub enum Ineligible {
     #[error("the application is not active")]
     AppInactive,
+    /// The company that registered the app is disabled (or gone): its apps stop, as an
+    /// inactive app does.
+    #[error("the company that registered the application is disabled")]
+    OwnerDisabled,
     #[error("no company has this id")]
     CompanyUnknown,
     #[error("the company is disabled")]
@@ -162,6 +166,16 @@ pub fn may_serve(
         Standing::Hidden => Err(Ineligible::NotEnabled(NotEnabled::Hidden)),
         Standing::DisabledByCompany => Err(Ineligible::NotEnabled(NotEnabled::DisabledByCompany)),
         Standing::NeverEnabled => Err(Ineligible::NotEnabled(NotEnabled::NeverEnabled)),
+    }
+}
+
+/// Whether the company that registered `app` lets it be served: it exists and is enabled. A
+/// disabled owner stops its apps for every principal, client credentials included, and its
+/// apps are listed nowhere (as inactive ones).
+pub fn owner_serves(app: &PartnerApp, owner: Option<&Company>) -> Result<(), Ineligible> {
+    match owner {
+        Some(c) if c.id == app.company_id && c.enabled => Ok(()),
+        _ => Err(Ineligible::OwnerDisabled),
     }
 }
 
@@ -909,6 +923,24 @@ title = "Passport / Visa"
                 &changed
             ),
             Err(E::NothingStillRegistered)
+        );
+    }
+
+    #[test]
+    fn a_disabled_owner_stops_its_apps() {
+        let owner = company(true);
+        let a = app(owner.id, Global, true);
+        assert_eq!(owner_serves(&a, Some(&owner)), Ok(()));
+        let off = Company {
+            enabled: false,
+            ..owner.clone()
+        };
+        assert_eq!(owner_serves(&a, Some(&off)), Err(Ineligible::OwnerDisabled));
+        assert_eq!(owner_serves(&a, None), Err(Ineligible::OwnerDisabled));
+        // Another company is not the owner.
+        assert_eq!(
+            owner_serves(&a, Some(&company(true))),
+            Err(Ineligible::OwnerDisabled)
         );
     }
 

@@ -34,7 +34,7 @@ pub use change::{Change, Notice};
 pub use company::{Company, CompanyChanges, Edition, NewCompany};
 pub use eligibility::{
     Asked, GrantScope, Ineligible, NotEnabled, Principal, Standing, grant_scope, grantable_scopes,
-    may_serve, offered_scopes, scope_of, scope_with_identity, standing,
+    may_serve, offered_scopes, owner_serves, scope_of, scope_with_identity, standing,
 };
 pub use error::{DomainError, DomainResult};
 pub use ids::{AppId, CompanyId, UserId};

@@ -84,6 +84,9 @@ pub(crate) const NOT_ENABLED: &str = "application is not enabled for this compan
 pub(crate) fn refusal(e: Ineligible) -> OAuthError {
     match e {
         Ineligible::AppInactive => OAuthError::invalid_grant("application is not active"),
+        Ineligible::OwnerDisabled => {
+            OAuthError::invalid_grant("the company that registered the application is disabled")
+        }
         Ineligible::CompanyUnknown | Ineligible::CompanyDisabled => {
             OAuthError::invalid_grant("company is disabled")
         }
@@ -117,6 +120,8 @@ impl Inner {
         app: &PartnerApp,
         rule: impl FnOnce(domain::Principal<'_>, Option<bool>) -> Result<T, Ineligible>,
     ) -> OAuthResult<T> {
+        let owner = self.directory.company(app.company_id).await?;
+        domain::owner_serves(app, owner.as_deref()).map_err(refusal)?;
         let Some(company_id) = principal.company() else {
             return rule(domain::Principal::App, None).map_err(refusal);
         };

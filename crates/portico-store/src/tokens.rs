@@ -31,9 +31,14 @@ const INSERT_GRANT_PG: &str = "WITH g AS (\
 /// PostgreSQL: claim the old refresh token, if its grant is not revoked, and insert its
 /// successor in one statement (see `rotate_refresh_token`); one row inserted means rotated,
 /// none means already rotated or revoked.
+///
+/// The grant is read by its primary key alone (`GRANT_NOT_REVOKED`): written as `EXISTS (…
+/// WHERE id = $4 AND revoked_at IS NULL)`, the planner may walk the index on `revoked_at`
+/// through every live grant instead (seen on a table not yet analyzed: a rotation costing
+/// O(live grants)).
 const ROTATE_REFRESH_PG: &str = "WITH claimed AS (\
     UPDATE refresh_tokens SET rotated_at = $1 WHERE digest = $2 AND grant_id = $4 AND rotated_at IS NULL \
-    AND EXISTS (SELECT 1 FROM grants WHERE id = $4 AND revoked_at IS NULL) \
+    AND (SELECT g.revoked_at FROM grants g WHERE g.id = $4) IS NULL \
     RETURNING 1) \
     INSERT INTO refresh_tokens (digest, grant_id, issued_at, expires_at, rotated_at) \
     SELECT $3, $4, $5, $6, $7 FROM claimed";
@@ -348,18 +353,13 @@ impl TokenStore for Store {
             .col_expr(refresh::Column::RotatedAt, Expr::value(now))
             .filter(refresh::Column::Digest.eq(old.0.as_str()))
             .filter(refresh::Column::RotatedAt.is_null())
-            // The successor's grant is the old token's: one primary-key probe, not a scan.
+            // The successor's grant is the old token's, not revoked: read by its primary key
+            // alone, as on PostgreSQL (an index on revoked_at must not be the way in).
             .filter(refresh::Column::GrantId.eq(new.grant_id.as_str()))
-            .filter(
-                refresh::Column::GrantId.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(grant::Column::Id)
-                        .from(grant::Entity)
-                        .and_where(grant::Column::Id.eq(new.grant_id.as_str()))
-                        .and_where(grant::Column::RevokedAt.is_null())
-                        .to_owned(),
-                ),
-            )
+            .filter(Expr::cust_with_values(
+                "(SELECT g.revoked_at FROM grants g WHERE g.id = ?) IS NULL",
+                [new.grant_id.clone()],
+            ))
             .exec(&txn)
             .await
             .map_err(storage)?
@@ -381,10 +381,17 @@ impl TokenStore for Store {
             return Ok(());
         }
         let txn = self.begin().await?;
+        // By primary key only, keeping the first revocation's time (a filter on revoked_at
+        // could lead the planner through the index on it, every live grant).
         grant::Entity::update_many()
-            .col_expr(grant::Column::RevokedAt, Expr::value(now))
+            .col_expr(
+                grant::Column::RevokedAt,
+                Expr::from(sea_orm::sea_query::Func::coalesce([
+                    Expr::col(grant::Column::RevokedAt),
+                    Expr::val(now),
+                ])),
+            )
             .filter(grant::Column::Id.is_in(ids.iter().cloned()))
-            .filter(grant::Column::RevokedAt.is_null())
             .exec(&txn)
             .await
             .map_err(storage)?;

@@ -1,7 +1,7 @@
 use super::{corrupt, record};
 use crate::{
     Store,
-    entity::{enablement, partner_app},
+    entity::{company, enablement, partner_app},
     storage, unique_or_storage,
 };
 use async_trait::async_trait;
@@ -306,6 +306,16 @@ impl AppStore for Store {
     ) -> DomainResult<Vec<(PartnerApp, Option<bool>)>> {
         let apps = partner_app::Entity::find()
             .filter(partner_app::Column::Active.eq(true))
+            // An app of a disabled company is listed nowhere (portico_domain::owner_serves).
+            .filter(
+                partner_app::Column::CompanyId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(company::Column::Id)
+                        .from(company::Entity)
+                        .and_where(company::Column::Enabled.eq(true))
+                        .to_owned(),
+                ),
+            )
             .filter(
                 Condition::any()
                     .add(partner_app::Column::CompanyId.eq(company.0))
