@@ -122,7 +122,13 @@ impl Inner {
         }
     }
 
-    async fn live_refresh_token(&self, token: &str, now: i64) -> OAuthResult<Option<Value>> {
+    /// The introspection answer for a live refresh token that `caller` may see.
+    async fn live_refresh_token(
+        &self,
+        token: &str,
+        now: i64,
+        caller: &PartnerApp,
+    ) -> OAuthResult<Option<Value>> {
         let Some((record, grant)) = self
             .directory
             .store()
@@ -145,6 +151,13 @@ impl Inner {
         }
         let resources = split_resources(grant.resources.as_deref())
             .unwrap_or_else(|| vec![self.settings.audience.clone()]);
+        if !self.may_see(
+            caller,
+            &grant.app_id.to_string(),
+            resources.iter().map(String::as_str),
+        ) {
+            return Ok(None);
+        }
         Ok(Some(json!({
             "active": true,
             "token_type": "refresh_token",
@@ -199,22 +212,10 @@ impl OAuthService {
                 _ => inactive,
             });
         }
-        Ok(match inner.live_refresh_token(token, now()).await? {
-            Some(v) => {
-                let client_id = v["client_id"].as_str().unwrap_or_default();
-                let audience: Vec<&str> = match &v["aud"] {
-                    Value::String(a) => vec![a.as_str()],
-                    Value::Array(all) => all.iter().filter_map(Value::as_str).collect(),
-                    _ => Vec::new(),
-                };
-                if inner.may_see(&caller.app, client_id, audience.into_iter()) {
-                    v
-                } else {
-                    inactive
-                }
-            }
-            None => inactive,
-        })
+        Ok(inner
+            .live_refresh_token(token, now(), &caller.app)
+            .await?
+            .unwrap_or(inactive))
     }
 
     /// `POST /oauth2/v0/revoke`: a refresh token ends its whole grant; an access token is
