@@ -103,6 +103,7 @@ pub struct TokensConfig {
     pub signing_algorithm: portico_oauth::SigningAlgorithm,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
+    pub refresh_grace_seconds: u32,
     pub authorization_code_ttl_seconds: u32,
     pub request_token_ttl_seconds: u32,
 }
@@ -202,6 +203,12 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "tokens.*_ttl_seconds must be positive".into(),
+            ));
+        }
+        if t.refresh_grace_seconds > 60 {
+            return Err(ConfigError::Invalid(
+                "tokens.refresh_grace_seconds: at most 60 (a lost answer is retried at once)"
+                    .into(),
             ));
         }
         Ok(())

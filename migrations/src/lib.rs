@@ -8,6 +8,7 @@ mod m20261122_000002_tokens;
 mod m20261202_000003_failure_budgets;
 mod m20261202_000010_versions;
 mod m20261202_000020_oidc;
+mod m20261202_000030_connections;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000003_failure_budgets::Migration),
             Box::new(m20261202_000010_versions::Migration),
             Box::new(m20261202_000020_oidc::Migration),
+            Box::new(m20261202_000030_connections::Migration),
         ]
     }
 }

@@ -229,13 +229,15 @@ pub trait TokenStore: Send + Sync {
         &self,
         digest: &TokenDigest,
     ) -> DomainResult<Option<(RefreshTokenRecord, TokenGrant)>>;
-    /// Marks `old` rotated and stores `new`, atomically, unless `old` was rotated already or
-    /// its grant is revoked (checked in the same statement, so no cache can let a revoked
-    /// grant rotate).
+    /// Marks `old` rotated (recording `new` as its successor and the sealed `reply` for the
+    /// grace window) and stores `new`, atomically, unless `old` was rotated already or its
+    /// grant is revoked (checked in the same statement, so no cache can let a revoked grant
+    /// rotate).
     async fn rotate_refresh_token(
         &self,
         old: &TokenDigest,
         new: &RefreshTokenRecord,
+        reply: Option<&str>,
         now: i64,
     ) -> DomainResult<Rotation>;
     async fn revoke_grants(&self, grant_ids: &[String], now: i64) -> DomainResult<()>;
@@ -259,8 +261,15 @@ pub trait TokenStore: Send + Sync {
     async fn add_signing_keys(&self, keys: &[SigningKeyRecord], now: i64) -> DomainResult<()>;
 
     /// Deletes what can no longer be used: expired codes, request tokens, refresh tokens (and
-    /// their grants once empty), revoked-token entries past their expiry.
-    async fn purge_expired(&self, now: i64) -> DomainResult<u64>;
+    /// their grants once empty), revoked-token entries past their expiry, sealed refresh
+    /// replies of tokens rotated before `replies_before`, change-log rows before
+    /// `changes_before`.
+    async fn purge_expired(
+        &self,
+        now: i64,
+        replies_before: i64,
+        changes_before: i64,
+    ) -> DomainResult<u64>;
 }
 
 /// Failure budgets (see [`crate::FailureBudget`]), shared by every node.

@@ -59,8 +59,14 @@ pub struct RefreshTokenRecord {
     pub grant_id: String,
     pub issued_at: i64,
     pub expires_at: i64,
-    /// Set when the token was exchanged for a new one; presenting it again is reuse.
+    /// Set when the token was exchanged for a new one; presenting it again is reuse, unless
+    /// within the grace window (see `successor` and `reply`).
     pub rotated_at: Option<i64>,
+    /// The token it was exchanged for.
+    pub successor: Option<TokenDigest>,
+    /// The answer that carried the successor, sealed under a key derived from this token (so
+    /// only its holder can open it), kept for the grace window only.
+    pub reply: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -364,6 +364,8 @@ impl Inner {
             issued_at: now,
             expires_at: now + self.settings.refresh_token_ttl,
             rotated_at: None,
+            successor: None,
+            reply: None,
         };
         (token, record)
     }

@@ -12,6 +12,7 @@ mod authorize;
 mod client;
 pub mod directory;
 pub mod error;
+mod grace;
 mod grants;
 mod id_token;
 mod introspect;
@@ -24,6 +25,9 @@ pub mod params;
 pub mod settings;
 mod token;
 mod userinfo;
+
+/// How long the change log keeps what the revocation feed replays (seconds).
+pub const CHANGE_LOG_RETENTION: i64 = 86_400;
 
 pub use authorize::{AuthorizeStep, Consent, ConsentScope, Decision, SignedInUser};
 pub use client::{AuthMethod, PresentedClient};
@@ -267,7 +271,15 @@ async fn housekeeping(inner: Weak<Inner>) {
             inner
                 .directory
                 .prune_revocations(now, inner.settings.access_token_ttl);
-            match inner.directory.store().purge_expired(now).await {
+            // Sealed grace replies are useless once their window has passed; the change log
+            // is kept a day (a feed reader further behind gets a snapshot instead).
+            let replies_before = now - inner.settings.refresh_grace.max(0) - 1;
+            match inner
+                .directory
+                .store()
+                .purge_expired(now, replies_before, now - CHANGE_LOG_RETENTION)
+                .await
+            {
                 Ok(n) if n > 0 => tracing::info!(rows = n, "expired tokens purged"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purging expired tokens failed"),

@@ -56,6 +56,9 @@ pub struct OAuthSettings {
     pub access_token_ttl: i64,
     /// Each refresh starts a new window of this length (sliding expiry).
     pub refresh_token_ttl: i64,
+    /// Seconds a rotated refresh token may be presented again by its client for the same
+    /// answer (a lost response); 0 turns the grace window off.
+    pub refresh_grace: i64,
     pub authorization_code_ttl: i64,
     /// Revocations of each kind a node keeps in memory; past it the node asks the database.
     pub revocation_cache_entries: usize,

@@ -85,6 +85,9 @@ impl Store {
     /// delivered on commit, so other nodes never hear of a change that rolled back), and to this
     /// node's observers right after the commit.
     async fn commit(&self, txn: DatabaseTransaction, changes: &[Change]) -> Result<(), DbErr> {
+        if !changes.is_empty() {
+            log_changes(&txn, changes).await?;
+        }
         if txn.get_database_backend() == DbBackend::Postgres {
             for change in changes {
                 tracing::debug!(change = %change.encode(), "change notice sent");
@@ -107,6 +110,37 @@ impl Store {
         self.db.begin().await.map_err(storage)
     }
 }
+
+/// The change log is the revocation feed's memory: a reader that has seen `seq` N must never
+/// later find a smaller one committed. Its `seq` is taken from a sequence at insert time, so on
+/// PostgreSQL the inserting transactions take one advisory lock until they commit (log order =
+/// commit order); SQLite has one writer at a time anyway. The lock is taken last, after every
+/// row lock of the transaction, so it cannot deadlock; only registry writes and revocations
+/// pass here, never the token endpoint's hot path.
+async fn log_changes(txn: &DatabaseTransaction, changes: &[Change]) -> Result<(), DbErr> {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT pg_advisory_xact_lock({CHANGE_LOG_LOCK})"),
+        ))
+        .await?;
+    }
+    let at = chrono::Utc::now().timestamp();
+    entity::change_log::Entity::insert_many(changes.iter().map(|c| {
+        entity::change_log::ActiveModel {
+            change: Set(c.encode()),
+            at: Set(at),
+            ..Default::default()
+        }
+    }))
+    .exec(txn)
+    .await?;
+    Ok(())
+}
+
+/// The advisory lock that orders change-log writers ("PRTC").
+const CHANGE_LOG_LOCK: i64 = 0x5052_5443;
 
 /// Observers hear of changes made by this node and, on PostgreSQL once
 /// [`Store::listen_for_changes`] runs, by every other node.

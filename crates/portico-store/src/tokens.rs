@@ -37,7 +37,8 @@ const INSERT_GRANT_PG: &str = "WITH g AS (\
 /// through every live grant instead (seen on a table not yet analyzed: a rotation costing
 /// O(live grants)).
 const ROTATE_REFRESH_PG: &str = "WITH claimed AS (\
-    UPDATE refresh_tokens SET rotated_at = $1 WHERE digest = $2 AND grant_id = $4 AND rotated_at IS NULL \
+    UPDATE refresh_tokens SET rotated_at = $1, successor = $3, reply = $8 \
+    WHERE digest = $2 AND grant_id = $4 AND rotated_at IS NULL \
     AND (SELECT g.revoked_at FROM grants g WHERE g.id = $4) IS NULL \
     RETURNING 1) \
     INSERT INTO refresh_tokens (digest, grant_id, issued_at, expires_at, rotated_at) \
@@ -64,6 +65,8 @@ fn refresh_to_domain(r: refresh::Model) -> RefreshTokenRecord {
         issued_at: r.issued_at,
         expires_at: r.expires_at,
         rotated_at: r.rotated_at,
+        successor: r.successor.map(TokenDigest),
+        reply: r.reply,
     }
 }
 
@@ -74,6 +77,8 @@ fn refresh_model(r: &RefreshTokenRecord) -> refresh::ActiveModel {
         issued_at: Set(r.issued_at),
         expires_at: Set(r.expires_at),
         rotated_at: Set(r.rotated_at),
+        successor: Set(r.successor.as_ref().map(|d| d.0.clone())),
+        reply: Set(r.reply.clone()),
     }
 }
 
@@ -314,6 +319,7 @@ impl TokenStore for Store {
         &self,
         old: &TokenDigest,
         new: &RefreshTokenRecord,
+        reply: Option<&str>,
         now: i64,
     ) -> DomainResult<Rotation> {
         if self.backend() == DbBackend::Postgres {
@@ -330,6 +336,7 @@ impl TokenStore for Store {
                 new.issued_at.into(),
                 new.expires_at.into(),
                 new.rotated_at.into(),
+                reply.map(str::to_owned).into(),
             ];
             let inserted = self
                 .db
@@ -351,6 +358,14 @@ impl TokenStore for Store {
         let txn = self.db.begin().await.map_err(storage)?;
         let claimed = refresh::Entity::update_many()
             .col_expr(refresh::Column::RotatedAt, Expr::value(now))
+            .col_expr(
+                refresh::Column::Successor,
+                Expr::value(new.digest.0.clone()),
+            )
+            .col_expr(
+                refresh::Column::Reply,
+                Expr::value(reply.map(str::to_owned)),
+            )
             .filter(refresh::Column::Digest.eq(old.0.as_str()))
             .filter(refresh::Column::RotatedAt.is_null())
             // The successor's grant is the old token's, not revoked: read by its primary key
@@ -520,8 +535,29 @@ impl TokenStore for Store {
         self.commit(txn, &[Change::Keys]).await.map_err(storage)
     }
 
-    async fn purge_expired(&self, now: i64) -> DomainResult<u64> {
+    async fn purge_expired(
+        &self,
+        now: i64,
+        replies_before: i64,
+        changes_before: i64,
+    ) -> DomainResult<u64> {
         let mut n = 0;
+        // A sealed answer serves the grace window only; the rotated token itself stays (its
+        // reuse must still end the grant) until it expires.
+        n += refresh::Entity::update_many()
+            .col_expr(refresh::Column::Reply, Expr::value(Option::<String>::None))
+            .filter(refresh::Column::Reply.is_not_null())
+            .filter(refresh::Column::RotatedAt.lt(replies_before))
+            .exec(&self.db)
+            .await
+            .map_err(storage)?
+            .rows_affected;
+        n += crate::entity::change_log::Entity::delete_many()
+            .filter(crate::entity::change_log::Column::At.lt(changes_before))
+            .exec(&self.db)
+            .await
+            .map_err(storage)?
+            .rows_affected;
         n += code::Entity::delete_many()
             .filter(code::Column::ExpiresAt.lt(now - 3600))
             .exec(&self.db)

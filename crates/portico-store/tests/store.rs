@@ -197,6 +197,8 @@ fn refresh(token: &str, grant_id: &str) -> RefreshTokenRecord {
         issued_at: NOW,
         expires_at: NOW + 86_400,
         rotated_at: None,
+        successor: None,
+        reply: None,
     }
 }
 
@@ -442,13 +444,16 @@ async fn refresh_tokens_rotate_once(backend: Backend) {
 
     let r2 = refresh("rt-2", "grant-1");
     assert_eq!(
-        s.rotate_refresh_token(&r1.digest, &r2, NOW + 1)
+        s.rotate_refresh_token(&r1.digest, &r2, Some("sealed-reply"), NOW + 1)
             .await
             .unwrap(),
         Rotation::Rotated
     );
     let (old, _) = s.find_refresh_token(&r1.digest).await.unwrap().unwrap();
     assert_eq!(old.rotated_at, Some(NOW + 1));
+    // The rotated token knows its successor and keeps the sealed answer for the grace window.
+    assert_eq!(old.successor.as_ref(), Some(&r2.digest));
+    assert_eq!(old.reply.as_deref(), Some("sealed-reply"));
     assert_eq!(
         s.find_refresh_token(&r2.digest).await.unwrap(),
         Some((r2.clone(), grant.clone()))
@@ -456,7 +461,7 @@ async fn refresh_tokens_rotate_once(backend: Backend) {
 
     let r3 = refresh("rt-3", "grant-1");
     assert_eq!(
-        s.rotate_refresh_token(&r1.digest, &r3, NOW + 2)
+        s.rotate_refresh_token(&r1.digest, &r3, None, NOW + 2)
             .await
             .unwrap(),
         Rotation::AlreadyRotated
@@ -473,7 +478,7 @@ async fn refresh_tokens_rotate_once(backend: Backend) {
     );
     let r4 = refresh("rt-4", "grant-1");
     assert_eq!(
-        s.rotate_refresh_token(&r2.digest, &r4, NOW + 4)
+        s.rotate_refresh_token(&r2.digest, &r4, None, NOW + 4)
             .await
             .unwrap(),
         Rotation::GrantRevoked
@@ -481,6 +486,11 @@ async fn refresh_tokens_rotate_once(backend: Backend) {
     assert_eq!(s.find_refresh_token(&r4.digest).await.unwrap(), None);
     let (live, _) = s.find_refresh_token(&r2.digest).await.unwrap().unwrap();
     assert_eq!(live.rotated_at, None, "a refused rotation claims nothing");
+    // Housekeeping drops sealed answers past their window; the rotated token stays, so its
+    // reuse is still detected.
+    s.purge_expired(NOW + 5, NOW + 2, 0).await.unwrap();
+    let (old, _) = s.find_refresh_token(&r1.digest).await.unwrap().unwrap();
+    assert_eq!((old.rotated_at, old.reply), (Some(NOW + 1), None));
     f.finish().await;
 }
 
@@ -499,7 +509,9 @@ async fn concurrent_rotations_have_one_winner(backend: Backend) {
             let old = r1.digest.clone();
             tokio::spawn(async move {
                 let new = refresh(&format!("rt-next-{i}"), "grant-1");
-                s.rotate_refresh_token(&old, &new, NOW + 1).await.unwrap()
+                s.rotate_refresh_token(&old, &new, None, NOW + 1)
+                    .await
+                    .unwrap()
             })
         })
         .collect();

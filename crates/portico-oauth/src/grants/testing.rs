@@ -61,6 +61,11 @@ fn form(pairs: &[(&str, String)]) -> Vec<u8> {
 
 impl Kit {
     pub async fn new() -> Self {
+        Self::with_grace(5).await
+    }
+
+    /// A kit whose refresh grace window is `grace` seconds (0: off).
+    pub async fn with_grace(grace: i64) -> Self {
         // One connection: an in-memory SQLite database lives in its connection.
         let store = Store::connect("sqlite::memory:", 1).await.expect("sqlite");
         store.migrate().await.expect("migrations");
@@ -91,6 +96,7 @@ impl Kit {
             signing_algorithm: SigningAlgorithm::EdDSA,
             access_token_ttl: 3600,
             refresh_token_ttl: 86_400,
+            refresh_grace: grace,
             authorization_code_ttl: 60,
             revocation_cache_entries: 1000,
             client_failures: FailureBudget::new(20, 10),

@@ -4,7 +4,9 @@
 pub mod admin_session;
 pub mod audit_log;
 pub mod authorization_code;
+pub mod change_log;
 pub mod company;
+pub mod consent;
 pub mod enablement;
 pub mod grant;
 pub mod partner_app;

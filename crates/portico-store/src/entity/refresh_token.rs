@@ -9,6 +9,8 @@ pub struct Model {
     pub issued_at: i64,
     pub expires_at: i64,
     pub rotated_at: Option<i64>,
+    pub successor: Option<String>,
+    pub reply: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
