@@ -38,6 +38,8 @@ pub struct Application {
     port: u16,
     public_url: String,
     sandbox: Option<Sandbox>,
+    /// Told on shutdown, so the revocation feed's open streams end and the server can stop.
+    oauth: OAuthService,
     _listener_task: Option<tokio::task::JoinHandle<()>>,
     _housekeeping: tokio::task::JoinHandle<()>,
 }
@@ -244,7 +246,7 @@ impl Application {
         let housekeeping = registry.spawn_housekeeping();
         let state = AppState {
             registry,
-            oauth,
+            oauth: oauth.clone(),
             readiness: Arc::new(DatabaseReadiness(store)),
             settings: Arc::new(HttpSettings {
                 secure_cookies: public_url.starts_with("https://"),
@@ -259,6 +261,7 @@ impl Application {
             port,
             public_url,
             sandbox,
+            oauth,
             _listener_task: listener_task,
             _housekeeping: housekeeping,
         })
@@ -293,8 +296,13 @@ impl Application {
         let app = self
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let oauth = self.oauth;
         axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                // Endless streams would keep the graceful shutdown waiting forever.
+                oauth.close_feeds();
+            })
             .await
     }
 }

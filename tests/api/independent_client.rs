@@ -146,6 +146,27 @@ async fn flows_through_the_oauth2_crate(backend: Backend) {
         }
         other => panic!("expected invalid_client, got {other:?}"),
     }
+    // A retry of the refresh whose answer was lost (within the grace window, the new token
+    // unused): the same answer again.
+    let retried = client
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .request_async(&http)
+        .await
+        .expect("the lost answer again");
+    assert_eq!(
+        retried.refresh_token().unwrap().secret(),
+        refreshed.refresh_token().unwrap().secret()
+    );
+    assert_eq!(
+        retried.access_token().secret(),
+        refreshed.access_token().secret()
+    );
+    // Once the new token was used, the old one is reuse: invalid_grant, the grant ends.
+    client
+        .exchange_refresh_token(refreshed.refresh_token().unwrap())
+        .request_async(&http)
+        .await
+        .expect("the new token rotates");
     match client
         .exchange_refresh_token(tokens.refresh_token().unwrap())
         .request_async(&http)

@@ -12,6 +12,7 @@ mod attacks;
 mod cli;
 mod codes;
 mod concurrency;
+mod connections;
 mod independent_client;
 mod nodes;
 mod oauth;

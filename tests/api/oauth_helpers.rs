@@ -260,6 +260,10 @@ fn unescape(s: &str) -> String {
 /// the browser is sent.
 pub async fn consent(app: &TestApp, user: &Session, url: &str, decision: &str) -> url::Url {
     let page = browse(app, user, url).await;
+    // A consent the user gave before stands: the browser goes straight back to the app.
+    if page.status() == StatusCode::SEE_OTHER && decision == "allow" {
+        return redirect_target(&page);
+    }
     assert_eq!(page.status(), StatusCode::OK, "expected the consent page");
     let html = page.text().await.unwrap();
     assert!(html.contains("to access your data?"), "{html}");

@@ -68,6 +68,10 @@ async fn code_with(
         ("code_challenge_method", "S256"),
     ];
     q.extend_from_slice(extra);
+    // The page every time (a consent is otherwise remembered), unless the test chose a prompt.
+    if !extra.iter().any(|(k, _)| *k == "prompt") {
+        q.push(("prompt", "consent"));
+    }
     let url = authorize_url(app, client, &q);
     let page = browse(app, user, &url).await;
     assert_eq!(page.status(), StatusCode::OK);

@@ -13,12 +13,15 @@ use std::time::Duration;
 
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use portico_verify::{Algorithm, IntrospectionConfig, PrincipalType, Verifier, VerifyError};
+use portico_verify::{
+    Algorithm, FeedDown, IntrospectionConfig, PrincipalType, RevocationFeedConfig, Verifier,
+    VerifyError,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, Session, TestApp, expense_app, spawn_app_with};
+use crate::helpers::{Backend, Node, PORTICO, Session, TestApp, expense_app, spawn_app_with};
 use crate::oauth_helpers::*;
 
 both_backends!(
@@ -30,6 +33,7 @@ both_backends!(
     key_rotation_while_the_api_runs,
     es256_and_rs256_tokens_verify,
     introspection_sees_a_disabled_app_at_once,
+    the_revocation_feed_reaches_a_locally_verifying_api_within_a_second,
 );
 
 const AUDIENCE: &str = "urn:portico:api";
@@ -1042,4 +1046,231 @@ async fn introspection_sees_a_disabled_app_at_once(backend: Backend) {
         local_api.get("/expense/reports", Some(&at)).await.status,
         StatusCode::OK
     );
+}
+
+/// An admin API call on `base` (another node of the same database).
+async fn admin_on(
+    base: &str,
+    s: &Session,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{base}/admin/v1{path}"))
+        .bearer_auth(&s.token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls the sample API until it refuses `token`; fails after a second. Returns the delay.
+async fn refused_within_a_second(api: &ExpenseApi, token: &str, what: &str) -> Duration {
+    let start = std::time::Instant::now();
+    loop {
+        let reply = api.get("/expense/reports", Some(token)).await;
+        if reply.status == StatusCode::UNAUTHORIZED {
+            assert_eq!(
+                reply.body["error_description"], "the token has been revoked",
+                "{what}"
+            );
+            let took = start.elapsed();
+            eprintln!("revocation feed: {what} refused by the API after {took:?}");
+            return took;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{what}: still accepted after a second ({reply:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The sample API verifies JWTs locally and follows the revocation feed of the first node; on
+/// PostgreSQL every change is made on a second node (the same issuer, as behind a load
+/// balancer). A disconnected grant, a revoked token and a disabled app are refused within a
+/// second; re-enabling lifts the refusal; nothing else is refused.
+async fn the_revocation_feed_reaches_a_locally_verifying_api_within_a_second(backend: Backend) {
+    let World { app, dev, client } = world(backend, &[]).await;
+    let node_b = match backend {
+        Backend::Postgres => Some(
+            Node::start(
+                PORTICO,
+                &app.database_url,
+                &app.master_key,
+                &[("PORTICO_SERVER_PUBLIC_URL", app.base.as_str())],
+            )
+            .await,
+        ),
+        Backend::Sqlite => None,
+    };
+    let other = node_b.as_ref().map_or(app.base.clone(), |n| n.base.clone());
+    let resource = register(&app, &dev, "Expense API", &["client_credentials"]).await;
+    let staff = app.staff().await;
+    let (status, _) = app
+        .put(
+            &staff,
+            &format!("/apps/{}/resource-server", resource.id),
+            json!({ "resource_server": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Only a resource server may follow the feed.
+    let feed = app.url("/oauth2/v0/revocations");
+    let bystander = register(&app, &dev, "Bystander", &["client_credentials"]).await;
+    let resp = app
+        .client
+        .get(&feed)
+        .header("authorization", bystander.basic())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = app.client.get(&feed).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let resp = app
+        .client
+        .get(&feed)
+        .header("authorization", resource.basic())
+        .header("last-event-id", "soon")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+
+    let verifier = Verifier::builder(&app.base)
+        .revocation_feed(
+            RevocationFeedConfig::new(&resource.id, &resource.secret)
+                .when_down(FeedDown::Introspect),
+        )
+        .build()
+        .await
+        .expect("the verifier follows the feed");
+    let start = std::time::Instant::now();
+    while !verifier.revocation_feed_status().expect("a feed").up {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the feed is not up: {:?}",
+            verifier.revocation_feed_status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let api = start_api(verifier.clone()).await;
+
+    let company = company_access_token(&app, &dev, &client).await;
+    let cc = app_access_token(&app, &client, None).await;
+    for t in [&company, &cc] {
+        assert_eq!(
+            api.get("/expense/reports", Some(t)).await.status,
+            StatusCode::OK
+        );
+    }
+    let mut delays = Vec::new();
+
+    // Disconnect the company's connection on the other node.
+    let (_, list) = admin_on(
+        &other,
+        &dev,
+        reqwest::Method::GET,
+        &format!("/companies/{}/connections", dev.company_id),
+        None,
+    )
+    .await;
+    let grant = list[0]["grant_id"]
+        .as_str()
+        .expect("the company's connection")
+        .to_owned();
+    let (status, _) = admin_on(
+        &other,
+        &dev,
+        reqwest::Method::DELETE,
+        &format!("/companies/{}/connections/{grant}", dev.company_id),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    delays.push(refused_within_a_second(&api, &company, "a disconnected grant's token").await);
+    assert_eq!(
+        api.get("/expense/reports", Some(&cc)).await.status,
+        StatusCode::OK
+    );
+
+    // Revoke one access token (RFC 7009) on the other node.
+    let resp = reqwest::Client::new()
+        .post(format!("{other}/oauth2/v0/revoke"))
+        .header("authorization", client.basic())
+        .form(&[("token", cc.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    delays.push(refused_within_a_second(&api, &cc, "a revoked access token").await);
+
+    // Deactivate the app on the other node: every token of it; reactivate: accepted again.
+    let fresh = app_access_token(&app, &client, None).await;
+    assert_eq!(
+        api.get("/expense/reports", Some(&fresh)).await.status,
+        StatusCode::OK
+    );
+    let (status, body) = admin_on(
+        &other,
+        &dev,
+        reqwest::Method::PATCH,
+        &format!("/apps/{}", client.id),
+        Some(json!({ "active": false })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    delays.push(refused_within_a_second(&api, &fresh, "a disabled app's token").await);
+    let (status, _) = admin_on(
+        &other,
+        &dev,
+        reqwest::Method::PATCH,
+        &format!("/apps/{}", client.id),
+        Some(json!({ "active": true })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let start = std::time::Instant::now();
+    while api.get("/expense/reports", Some(&fresh)).await.status != StatusCode::OK {
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "re-enabling did not lift the refusal"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // A company disabling the app for itself: that company's tokens only.
+    let company = company_access_token(&app, &dev, &client).await;
+    assert_eq!(
+        api.get("/expense/reports", Some(&company)).await.status,
+        StatusCode::OK
+    );
+    let (status, _) = admin_on(
+        &other,
+        &dev,
+        reqwest::Method::PUT,
+        &format!("/companies/{}/enablements/{}", dev.company_id, client.id),
+        Some(json!({ "enabled": false })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    delays.push(
+        refused_within_a_second(&api, &company, "a token of an app disabled for its company").await,
+    );
+    // An app token is not a company's: still accepted.
+    assert_eq!(
+        api.get("/expense/reports", Some(&fresh)).await.status,
+        StatusCode::OK
+    );
+    delays.sort();
+    eprintln!(
+        "revocation feed ({backend:?}): delays {delays:?}, median {:?}",
+        delays[delays.len() / 2]
+    );
+    drop(node_b);
 }

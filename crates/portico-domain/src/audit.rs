@@ -33,6 +33,8 @@ pub enum AuditAction {
     EnablementSet,
     #[serde(rename = "request_token.create")]
     RequestTokenCreate,
+    #[serde(rename = "connection.disconnect")]
+    ConnectionDisconnect,
 }
 
 impl AuditAction {
@@ -51,6 +53,7 @@ impl AuditAction {
             Self::AppResourceServer => "app.resource_server",
             Self::EnablementSet => "enablement.set",
             Self::RequestTokenCreate => "request_token.create",
+            Self::ConnectionDisconnect => "connection.disconnect",
         }
     }
 }

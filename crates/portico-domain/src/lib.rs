@@ -8,6 +8,7 @@ mod audit;
 mod catalog;
 mod change;
 mod company;
+mod connection;
 mod eligibility;
 mod error;
 mod ids;
@@ -32,6 +33,10 @@ pub use audit::{AuditAction, AuditEntry, AuditEvent, AuditQuery};
 pub use catalog::{ApiCatalog, ApiSelection, CatalogError, SensitiveDataGroup, WebServiceApi};
 pub use change::{Change, Notice};
 pub use company::{Company, CompanyChanges, Edition, NewCompany};
+pub use connection::{
+    Connection, ConnectionFilter, MAX_CONNECTIONS_LISTED, RememberedConsent, consent_after_allow,
+    consent_covers,
+};
 pub use eligibility::{
     Asked, GrantScope, Ineligible, NotEnabled, Principal, Standing, grant_scope, grantable_scopes,
     may_serve, offered_scopes, owner_serves, scope_of, scope_with_identity, standing,

@@ -5,8 +5,9 @@
 use crate::Notice;
 use crate::{
     AppId, AuditEntry, AuditEvent, AuditQuery, AuthorizationCodeRecord, CodeRedemption, Company,
-    CompanyId, DomainResult, PartnerApp, RefreshTokenRecord, RequestTokenRecord, Rotation,
-    SigningKeyRecord, TokenDigest, TokenGrant, User, UserId,
+    CompanyId, Connection, ConnectionFilter, DomainResult, PartnerApp, RefreshTokenRecord,
+    RememberedConsent, RequestTokenRecord, Rotation, SigningKeyRecord, TokenDigest, TokenGrant,
+    User, UserId,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -171,9 +172,60 @@ pub trait RequestTokenStore: Send + Sync {
 pub trait SignInStore: UserStore + CompanyStore {}
 impl<T: UserStore + CompanyStore + ?Sized> SignInStore for T {}
 
+/// Everything a resource server must refuse right now, for the revocation feed's snapshot.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DenyState {
+    /// (jti, exp) of revoked access tokens not yet expired.
+    pub revoked_jtis: Vec<(String, i64)>,
+    /// (grant id, revoked_at) of grants revoked recently enough to have live access tokens.
+    pub revoked_grants: Vec<(String, i64)>,
+    /// Apps not served: inactive, or their owner company is disabled.
+    pub unserved_apps: Vec<AppId>,
+    pub disabled_companies: Vec<CompanyId>,
+    pub disabled_users: Vec<UserId>,
+    /// (company, app) pairs the company disabled.
+    pub disabled_enablements: Vec<(CompanyId, AppId)>,
+}
+
+/// The change log, in commit order, and the state a feed reader starts from.
+#[async_trait]
+pub trait FeedStore: Send + Sync {
+    /// The oldest `seq` still held (None: the log is empty) and the newest (0 when empty).
+    async fn change_log_bounds(&self) -> DomainResult<(Option<i64>, i64)>;
+    /// Up to `limit` logged changes after `after`, oldest first: (seq, encoded change).
+    async fn changes_after(&self, after: i64, limit: u64) -> DomainResult<Vec<(i64, String)>>;
+    /// What is refused now; grants revoked at or after `grants_since`.
+    async fn deny_state(&self, now: i64, grants_since: i64) -> DomainResult<DenyState>;
+}
+
+/// Connections (live grants) and remembered consents.
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    /// Live connections matching `filter` at `now`, most recently used first, at most `limit`.
+    async fn connections(
+        &self,
+        filter: &ConnectionFilter<'_>,
+        now: i64,
+        limit: u64,
+    ) -> DomainResult<Vec<Connection>>;
+    /// Revokes every unrevoked grant matching `filter` and withdraws the remembered consents
+    /// of the same users and apps, with `audit`, in one transaction; each revoked grant is
+    /// announced. Returns how many grants were revoked.
+    async fn disconnect(
+        &self,
+        filter: &ConnectionFilter<'_>,
+        audit: &AuditEvent,
+        now: i64,
+    ) -> DomainResult<u64>;
+    async fn consent(&self, user: UserId, app: AppId) -> DomainResult<Option<RememberedConsent>>;
+    /// Stores (or replaces) a user's consent to an app.
+    async fn remember_consent(&self, consent: &RememberedConsent) -> DomainResult<()>;
+}
+
 /// Everything the registry services need, as one object.
 pub trait RegistryStore:
     SignInStore
+    + ConnectionStore
     + AppStore
     + EnablementStore
     + AuditStore
@@ -185,6 +237,7 @@ pub trait RegistryStore:
 
 impl<T> RegistryStore for T where
     T: SignInStore
+        + ConnectionStore
         + AppStore
         + EnablementStore
         + AuditStore

@@ -9,8 +9,9 @@ use crate::oxide::{self, AuthorizationRefusal, CodeExtras, Refusal};
 use crate::params::Params;
 use crate::{OAuthService, now};
 use portico_domain::{
-    Actor, GrantType, Identity, OidcRequestError, PartnerApp, Prompt, SignInNeed, check_nonce,
-    join_resources, normalize_redirect_uri, parse_max_age, sign_in_need,
+    Actor, GrantType, Identity, OidcRequestError, PartnerApp, Prompt, RememberedConsent, ScopeSet,
+    SignInNeed, check_nonce, consent_after_allow, consent_covers, join_resources,
+    normalize_redirect_uri, parse_max_age, sign_in_need,
 };
 use url::Url;
 
@@ -200,8 +201,24 @@ impl OAuthService {
                 );
             }
         }
-        // Consent is asked on every authorization (none is remembered yet), so prompt=none
-        // cannot go on without a page.
+        // A consent the user gave this app at this company before, for all that is asked now,
+        // stands in for the page, unless the request insists (prompt=consent) or a
+        // disconnect withdrew it.
+        let scope = pending.scope();
+        let asked = ScopeSet::parse(&scope).unwrap_or_default();
+        let remembered = match inner.directory.store().consent(actor.user_id, app.id).await {
+            Ok(c) => c,
+            Err(e) => return failed(&e.into()),
+        };
+        let user_decided = decision.is_some();
+        let decision = match decision {
+            None if !prompt.consent
+                && consent_covers(remembered.as_ref(), actor.company_id(), &asked) =>
+            {
+                Some(Decision::Allow)
+            }
+            d => d,
+        };
         if prompt.none && decision.is_none() {
             return AuthorizeStep::Redirect(pending.refuse(
                 Refusal::ConsentRequired,
@@ -209,12 +226,9 @@ impl OAuthService {
             ));
         }
         match decision {
-            None => AuthorizeStep::Consent(self.consent(
-                app,
-                actor,
-                &pending.scope(),
-                &pending.redirect_uri(),
-            )),
+            None => {
+                AuthorizeStep::Consent(self.consent(app, actor, &scope, &pending.redirect_uri()))
+            }
             Some(Decision::Deny) => AuthorizeStep::Redirect(
                 pending.refuse(Refusal::AccessDenied, "the user denied the request"),
             ),
@@ -233,6 +247,18 @@ impl OAuthService {
                     auth_time: Some(auth_time),
                     resources,
                 };
+                if user_decided {
+                    let consent = RememberedConsent {
+                        user_id: actor.user_id,
+                        app_id: app.id,
+                        company_id: actor.company_id(),
+                        scope: consent_after_allow(remembered.as_ref(), actor.company_id(), &asked),
+                        granted_at: now,
+                    };
+                    if let Err(e) = inner.directory.store().remember_consent(&consent).await {
+                        return failed(&e.into());
+                    }
+                }
                 match pending.issue_code(principal, extras).await {
                     Ok(url) => AuthorizeStep::Redirect(url),
                     Err(e) => failed(&e),

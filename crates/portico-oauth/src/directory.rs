@@ -15,7 +15,7 @@ use crate::error::OAuthResult;
 use portico_domain::{
     AppId, Change, Company, CompanyId, FailureBudget, Notice, PartnerApp, RefreshTokenRecord,
     RequestTokenRecord, TokenDigest, TokenGrant, User, UserId,
-    repo::{ChangeNotices, ClientSecrets, RegistryStore, TokenStore},
+    repo::{ChangeNotices, ClientSecrets, FeedStore, RegistryStore, TokenStore},
 };
 use portico_guard::Limiter;
 use std::collections::HashMap;
@@ -24,8 +24,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// Everything the token service reads from storage.
-pub trait OAuthStore: RegistryStore + TokenStore + ChangeNotices {}
-impl<T: RegistryStore + TokenStore + ChangeNotices> OAuthStore for T {}
+pub trait OAuthStore: RegistryStore + TokenStore + FeedStore + ChangeNotices {}
+impl<T: RegistryStore + TokenStore + FeedStore + ChangeNotices> OAuthStore for T {}
 
 /// Caches of stored values are dropped wholesale past this many entries: crude, but it bounds
 /// memory without an eviction policy on the hot path, and a dropped value is only reloaded.

@@ -8,7 +8,10 @@ use crate::issue::Principal;
 use crate::jwt::{self, AccessClaims, Audience};
 use crate::params::Params;
 use crate::{Inner, OAuthService, now};
-use portico_domain::{AppId, PartnerApp, PrincipalType, TokenDigest, split_resources};
+use portico_domain::{
+    AppId, AuditAction, AuditEvent, ConnectionFilter, PartnerApp, PrincipalType, TokenDigest,
+    split_resources,
+};
 use serde_json::{Value, json};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -35,7 +38,7 @@ fn looks_like_jwt(token: &str) -> bool {
 }
 
 impl Inner {
-    async fn authenticated_client(
+    pub(crate) async fn authenticated_client(
         &self,
         authorization: Option<&str>,
         params: &Params,
@@ -276,18 +279,43 @@ impl OAuthService {
         };
         let store = inner.directory.store();
         let now = now();
-        let grants = store
-            .grants_of(user, app)
+        // The same Disconnect a user makes in the console: every grant of theirs for the app,
+        // and their remembered consent, audited as their own action.
+        let company = claims.company_id.ok_or_else(|| {
+            BearerError::InsufficientScope("a user's access token is required".into())
+        })?;
+        let login = inner
+            .directory
+            .user(user)
             .await
-            .map_err(|e| server(e.into()))?;
-        store
-            .revoke_grants(&grants, now)
+            .map_err(server)?
+            .map_or_else(|| user.to_string(), |u| u.login_id.clone());
+        let audit = AuditEvent {
+            at: chrono::Utc::now(),
+            actor_user_id: Some(user),
+            actor_login: login,
+            company_id: Some(company),
+            action: AuditAction::ConnectionDisconnect,
+            target_type: "app".into(),
+            target_id: app.to_string(),
+            before: None,
+            after: Some(json!({ "app_id": app, "user_id": user, "own": true,
+                "via": "/app-mgmt/v0/connections" })),
+        };
+        let filter = ConnectionFilter {
+            company: Some(company),
+            app: Some(app),
+            user: Some(user),
+            grant: None,
+        };
+        let revoked = store
+            .disconnect(&filter, &audit, now)
             .await
             .map_err(|e| server(e.into()))?;
         store
             .revoke_access_token(&claims.jti, claims.exp, now)
             .await
             .map_err(|e| server(e.into()))?;
-        Ok(grants.len())
+        Ok(revoked as usize)
     }
 }

@@ -12,6 +12,7 @@ mod authorize;
 mod client;
 pub mod directory;
 pub mod error;
+pub mod feed;
 mod grace;
 mod grants;
 mod id_token;
@@ -68,6 +69,10 @@ pub(crate) struct Inner {
     /// Wakes the task that reloads what cannot be reloaded inside a notice: keys, revocations.
     reload: Arc<Notify>,
     reload_revocations: AtomicBool,
+    /// Bumped on every change notice: wakes the revocation feed's readers.
+    pub(crate) feed_wake: tokio::sync::watch::Sender<u64>,
+    /// Set on shutdown: the feed's streams end (their readers resume on another node).
+    pub(crate) feeds_closed: AtomicBool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +158,8 @@ impl OAuthService {
             master,
             reload: Arc::new(Notify::new()),
             reload_revocations: AtomicBool::new(false),
+            feed_wake: tokio::sync::watch::Sender::new(0),
+            feeds_closed: AtomicBool::new(false),
         });
         let weak = Arc::downgrade(&inner);
         store.observe_changes(Arc::new(move |notice: &Notice| {
@@ -167,6 +174,12 @@ impl OAuthService {
 
     pub fn settings(&self) -> &OAuthSettings {
         &self.inner.settings
+    }
+
+    /// Ends every revocation feed stream (at shutdown).
+    pub fn close_feeds(&self) {
+        self.inner.feeds_closed.store(true, Ordering::Release);
+        self.inner.feed_wake.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The JWKS document.
@@ -212,6 +225,7 @@ pub async fn rotate_keys(
 impl Inner {
     /// Applies a notice to the caches at once; what needs the database is left to `reloader`.
     fn on_notice(&self, notice: &Notice) {
+        self.feed_wake.send_modify(|n| *n = n.wrapping_add(1));
         if self
             .directory
             .apply(notice, now(), self.settings.access_token_ttl)

@@ -41,6 +41,8 @@ impl OAuthService {
             "jwks_uri": s.endpoint("/oauth2/v0/jwks"),
             "introspection_endpoint": s.endpoint("/oauth2/v0/introspect"),
             "revocation_endpoint": s.endpoint("/oauth2/v0/revoke"),
+            // Portico's own: what became invalid, for resource servers (see `feed`).
+            "portico_revocation_feed_endpoint": s.endpoint("/oauth2/v0/revocations"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token", "password"],

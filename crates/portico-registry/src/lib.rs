@@ -6,6 +6,7 @@
 mod apps;
 mod bootstrap;
 mod companies;
+mod connections;
 mod enablements;
 pub mod passwords;
 mod request_tokens;
@@ -14,6 +15,7 @@ mod users;
 
 pub use apps::RegisteredApp;
 pub use bootstrap::{BootstrapOutcome, Sandbox};
+pub use connections::{ConnectionView, DisconnectTarget, Disconnected};
 pub use enablements::AvailableApp;
 pub use request_tokens::IssuedRequestToken;
 pub use sessions::SignedIn;

@@ -3,8 +3,10 @@
 //! its audit row in the same transaction and announces what changed (see [`changes`]).
 
 pub mod changes;
+mod connections;
 mod entity;
 mod failures;
+mod feed;
 mod registry;
 mod tokens;
 

@@ -5,8 +5,11 @@
 //! ```
 //!
 //! Environment: `PORTICO_ISSUER` (required), `PORTICO_AUDIENCE` (default `urn:portico:api`),
-//! `BIND` (default `127.0.0.1:8090`), and optionally `PORTICO_INTROSPECT_CLIENT_ID` with
-//! `PORTICO_INTROSPECT_CLIENT_SECRET` to introspect every token.
+//! `BIND` (default `127.0.0.1:8090`), optionally `PORTICO_INTROSPECT_CLIENT_ID` with
+//! `PORTICO_INTROSPECT_CLIENT_SECRET` to introspect every token, and optionally
+//! `PORTICO_FEED_CLIENT_ID` with `PORTICO_FEED_CLIENT_SECRET` to follow the revocation feed
+//! (`PORTICO_FEED_WHEN_DOWN`: `introspect`, the default, or `accept`). With the feed,
+//! `GET /health` answers its status as JSON.
 //!
 //! The integration tests mount this file as a module and call [`app`].
 
@@ -18,7 +21,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use portico_verify::{
-    AccessToken, DEFAULT_AUDIENCE, IntrospectionConfig, RequireScope, Scoped, Verifier,
+    AccessToken, DEFAULT_AUDIENCE, FeedDown, IntrospectionConfig, RequireScope,
+    RevocationFeedConfig, Scoped, Verifier,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -39,9 +43,35 @@ pub fn app(verifier: Verifier) -> Router {
         )
         // Type-level guard: the `Scoped<TravelProfileRead>` extractor checks the scope.
         .route("/travel/profile", get(travel_profile))
-        .route("/health", get(|| async { "ok" }))
+        .route("/health", {
+            let verifier = verifier.clone();
+            get(move || health(verifier.clone()))
+        })
         .with_state(Arc::new(QuickExpenses::default()))
         .layer(verifier.layer())
+}
+
+/// Open. Plain `ok`, or with the revocation feed its status as JSON: `degraded` while the
+/// feed is down. Still 200 then, since the down policy keeps the API correct (introspecting
+/// or accepting until expiry), so a readiness probe should not take every instance out.
+async fn health(verifier: Verifier) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(feed) = verifier.revocation_feed_status() else {
+        return "ok".into_response();
+    };
+    let body = json!({
+        "status": if feed.up { "ok" } else { "degraded" },
+        "revocation_feed": {
+            "up": feed.up,
+            "last_event_id": feed.last_event_id,
+            "last_message_age_ms": feed
+                .last_message_age
+                .map(|age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX)),
+            "when_down": format!("{:?}", feed.when_down),
+            "last_error": feed.last_error,
+        },
+    });
+    Json(body).into_response()
 }
 
 async fn list_reports(token: AccessToken) -> Json<Value> {
@@ -220,13 +250,40 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 .into());
         }
     }
+    match (
+        env("PORTICO_FEED_CLIENT_ID"),
+        env("PORTICO_FEED_CLIENT_SECRET"),
+    ) {
+        (Some(id), Some(secret)) => {
+            let when_down = match env("PORTICO_FEED_WHEN_DOWN").as_deref() {
+                None | Some("introspect") => FeedDown::Introspect,
+                Some("accept") => FeedDown::AcceptUntilExpiry,
+                Some(_) => return Err("PORTICO_FEED_WHEN_DOWN is introspect or accept".into()),
+            };
+            builder =
+                builder.revocation_feed(RevocationFeedConfig::new(id, secret).when_down(when_down));
+        }
+        (None, None) => {}
+        _ => {
+            return Err(
+                "set both PORTICO_FEED_CLIENT_ID and PORTICO_FEED_CLIENT_SECRET, \
+                        or neither"
+                    .into(),
+            );
+        }
+    }
     let verifier = builder.build().await?;
 
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     println!(
-        "expense API on http://{} (introspection: {})",
+        "expense API on http://{} (introspection: {}, revocation feed: {})",
         listener.local_addr()?,
-        verifier.introspects()
+        verifier.introspects(),
+        match verifier.revocation_feed_status() {
+            None => "off",
+            Some(status) if status.up => "up",
+            Some(_) => "down",
+        }
     );
     axum::serve(listener, app(verifier)).await?;
     Ok(())

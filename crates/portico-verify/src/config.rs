@@ -1,11 +1,13 @@
 //! Verifier configuration.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 
 use crate::discovery::{discover, parse_endpoint};
 use crate::error::VerifyError;
+use crate::feed::{FeedDown, FeedParams, RevocationFeed, RevocationFeedConfig};
 use crate::http::default_client;
 use crate::introspection::{IntrospectionConfig, Introspector};
 use crate::jwks::KeyCache;
@@ -27,6 +29,7 @@ pub struct VerifierBuilder {
     http_timeout: Duration,
     http_client: Option<reqwest::Client>,
     introspection: Option<IntrospectionConfig>,
+    revocation_feed: Option<RevocationFeedConfig>,
 }
 
 impl VerifierBuilder {
@@ -41,6 +44,7 @@ impl VerifierBuilder {
             http_timeout: Duration::from_secs(5),
             http_client: None,
             introspection: None,
+            revocation_feed: None,
         }
     }
 
@@ -99,6 +103,15 @@ impl VerifierBuilder {
         self
     }
 
+    /// Follows Portico's revocation feed, so that locally verified tokens of a revoked grant, a
+    /// disabled app and the like are refused within a second instead of at expiry. `build()`
+    /// then starts a background task (and so needs a tokio runtime), which stops when the
+    /// last clone of the verifier is dropped.
+    pub fn revocation_feed(mut self, config: RevocationFeedConfig) -> Self {
+        self.revocation_feed = Some(config);
+        self
+    }
+
     /// Discovers the issuer, checks its metadata, and loads its keys.
     pub async fn build(self) -> Result<Verifier, VerifyError> {
         let algorithms = checked_algorithms(&self.algorithms)?;
@@ -130,7 +143,67 @@ impl VerifierBuilder {
                     )
                 })?;
                 let endpoint = parse_endpoint(endpoint, "introspection_endpoint", https_only)?;
-                Some(Introspector::new(config, endpoint, client))
+                Some(Introspector::new(config, endpoint, client.clone()))
+            }
+        };
+        let revocation_feed = match self.revocation_feed {
+            None => None,
+            Some(config) => {
+                if tokio::runtime::Handle::try_current().is_err() {
+                    return Err(VerifyError::Config(
+                        "the revocation feed needs a tokio runtime".into(),
+                    ));
+                }
+                let endpoint = metadata
+                    .portico_revocation_feed_endpoint
+                    .as_deref()
+                    .ok_or_else(|| {
+                        VerifyError::Config(
+                            "the revocation feed is configured but the issuer has no \
+                             portico_revocation_feed_endpoint"
+                                .into(),
+                        )
+                    })?;
+                let endpoint =
+                    parse_endpoint(endpoint, "portico_revocation_feed_endpoint", https_only)?;
+                // The fallback introspects with the feed's credentials, so it works without
+                // `.introspection(..)`.
+                let fallback = match config.when_down {
+                    FeedDown::AcceptUntilExpiry => None,
+                    FeedDown::Introspect => {
+                        let introspection =
+                            metadata.introspection_endpoint.as_deref().ok_or_else(|| {
+                                VerifyError::Config(
+                                    "the revocation feed falls back to introspection but the \
+                                     issuer has no introspection_endpoint"
+                                        .into(),
+                                )
+                            })?;
+                        let introspection =
+                            parse_endpoint(introspection, "introspection_endpoint", https_only)?;
+                        let credentials = IntrospectionConfig::new(
+                            config.client_id.clone(),
+                            config.client_secret.clone(),
+                        );
+                        Some(Introspector::new(
+                            credentials,
+                            introspection,
+                            client.clone(),
+                        ))
+                    }
+                };
+                Some(
+                    RevocationFeed::start(FeedParams {
+                        config,
+                        endpoint,
+                        client,
+                        keys: Arc::clone(&keys),
+                        fallback,
+                        http_timeout: self.http_timeout,
+                        leeway_secs: self.leeway.as_secs(),
+                    })
+                    .await,
+                )
             }
         };
         let expect = Expectations {
@@ -148,6 +221,7 @@ impl VerifierBuilder {
             validations,
             keys,
             introspection,
+            revocation_feed,
         }))
     }
 }

@@ -23,6 +23,10 @@ pub struct Metadata {
     /// Revocation endpoint (informational).
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
+    /// Portico's revocation feed (Server-Sent Events), if the issuer offers one; followed with
+    /// [`VerifierBuilder::revocation_feed`](crate::VerifierBuilder::revocation_feed).
+    #[serde(default)]
+    pub portico_revocation_feed_endpoint: Option<String>,
     /// Scopes the issuer knows (informational).
     #[serde(default)]
     pub scopes_supported: Vec<String>,
@@ -76,6 +80,9 @@ pub(crate) async fn discover(
     parse_endpoint(&metadata.jwks_uri, "jwks_uri", https_only)?;
     if let Some(endpoint) = &metadata.introspection_endpoint {
         parse_endpoint(endpoint, "introspection_endpoint", https_only)?;
+    }
+    if let Some(endpoint) = &metadata.portico_revocation_feed_endpoint {
+        parse_endpoint(endpoint, "portico_revocation_feed_endpoint", https_only)?;
     }
     Ok(metadata)
 }

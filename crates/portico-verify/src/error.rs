@@ -59,6 +59,10 @@ pub enum VerifyError {
     /// Introspection answered anything but `"active": true`.
     #[error("the token is not active")]
     Inactive,
+    /// The revocation feed lists the token, its grant, its app, company or user, or the app's
+    /// enablement for the company as revoked or disabled.
+    #[error("the token has been revoked")]
+    Revoked,
 
     /// The token is valid but lacks the scope the route needs (RFC 6750 §3.1, 403).
     #[error("the token lacks the required scope")]
@@ -115,7 +119,7 @@ impl VerifyError {
             InvalidRequest(_) => ErrorClass::InvalidRequest,
             Malformed | TooLarge | WrongType | AlgorithmNotAllowed | UnsupportedCritical
             | MissingKeyId | UnknownKey | KeyMismatch | InvalidSignature | Expired
-            | NotYetValid | WrongIssuer | WrongAudience | InvalidClaims | Inactive => {
+            | NotYetValid | WrongIssuer | WrongAudience | InvalidClaims | Inactive | Revoked => {
                 ErrorClass::InvalidToken
             }
             InsufficientScope { .. } => ErrorClass::InsufficientScope,

@@ -188,6 +188,10 @@ pub(crate) struct KeyCache {
     fetch_lock: tokio::sync::Mutex<()>,
     attempts: Mutex<Attempts>,
     background_running: AtomicBool,
+    /// A refetch the issuer asked for (revocation feed `keys` event) is waiting to run.
+    forced_pending: AtomicBool,
+    /// A task is running the forced refetches.
+    forced_running: AtomicBool,
 }
 
 impl KeyCache {
@@ -219,6 +223,8 @@ impl KeyCache {
             fetch_lock: tokio::sync::Mutex::new(()),
             attempts: Mutex::new(Attempts::default()),
             background_running: AtomicBool::new(false),
+            forced_pending: AtomicBool::new(false),
+            forced_running: AtomicBool::new(false),
         }))
     }
 
@@ -282,6 +288,45 @@ impl KeyCache {
                 }
             }
             cache.background_running.store(false, Ordering::Release);
+        });
+    }
+
+    /// Refetches now, regardless of the rate limit, because the issuer announced that its keys
+    /// changed (the revocation feed's `keys` event): a removed key must stop working at once.
+    /// Runs in the background behind the single-flight gate; announcements made while a
+    /// forced fetch waits for the gate share it, and one made during a fetch gets another.
+    pub(crate) fn refresh_now(self: &Arc<Self>) {
+        self.forced_pending.store(true, Ordering::Release);
+        if self.forced_running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.forced_running.store(false, Ordering::Release);
+            return;
+        };
+        let cache = Arc::clone(self);
+        runtime.spawn(async move {
+            loop {
+                {
+                    let _single_flight = cache.fetch_lock.lock().await;
+                    // Cleared under the gate: the fetch below starts after every announcement
+                    // seen here, and later ones set the flag again.
+                    if cache.forced_pending.swap(false, Ordering::AcqRel) {
+                        cache.attempts_lock().last = Some(Instant::now());
+                        let generation = cache.snapshot().generation;
+                        // A failure is logged in refresh_locked; the old set stays in use.
+                        let _ = cache.refresh_locked(generation).await;
+                    }
+                }
+                cache.forced_running.store(false, Ordering::Release);
+                // An announcement between the swap and the store above found this task still
+                // running and left the work to it.
+                if !cache.forced_pending.load(Ordering::Acquire)
+                    || cache.forced_running.swap(true, Ordering::AcqRel)
+                {
+                    break;
+                }
+            }
         });
     }
 

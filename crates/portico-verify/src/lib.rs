@@ -3,7 +3,9 @@
 //! - discovers the issuer (RFC 8414) and caches its JWKS, refetching on an unknown `kid`
 //!   (single-flight, rate-limited) so key rotations need no restart;
 //! - verifies RFC 9068 JWT access tokens against an asymmetric-only algorithm allow-list;
-//! - optionally introspects tokens (RFC 7662) to see revocations at once;
+//! - optionally introspects tokens (RFC 7662) to see revocations at once, or follows Portico's
+//!   revocation feed (Server-Sent Events) to refuse revoked tokens within a second while still
+//!   verifying locally;
 //! - plugs into axum: [`VerifierLayer`], the [`AccessToken`] and [`Scoped`] extractors and the
 //!   [`RequireScope`] route layer, answering 401/403 per RFC 6750.
 //!
@@ -40,11 +42,13 @@ mod config;
 mod discovery;
 mod error;
 mod extract;
+mod feed;
 mod http;
 mod introspection;
 mod jwks;
 mod layer;
 mod response;
+mod sse;
 mod verifier;
 
 pub use claims::{Claims, PrincipalType, ScopeSet};
@@ -52,6 +56,7 @@ pub use config::VerifierBuilder;
 pub use discovery::Metadata;
 pub use error::{ErrorClass, VerifyError};
 pub use extract::{AccessToken, ScopeName, Scoped};
+pub use feed::{FeedDown, FeedStatus, RevocationFeedConfig};
 pub use introspection::{IntrospectionConfig, MAX_INTROSPECTION_CACHE_TTL};
 /// The signing algorithms, re-exported so callers need not depend on jsonwebtoken.
 pub use jsonwebtoken::Algorithm;

@@ -9,6 +9,7 @@ use crate::claims::{Claims, RawClaims};
 use crate::config::VerifierBuilder;
 use crate::discovery::Metadata;
 use crate::error::VerifyError;
+use crate::feed::{FeedStatus, FeedVerdict, RevocationFeed};
 use crate::http::unix_now;
 use crate::introspection::Introspector;
 use crate::jwks::KeyCache;
@@ -34,6 +35,7 @@ pub(crate) struct Inner {
     pub(crate) validations: Vec<(Algorithm, Validation)>,
     pub(crate) keys: Arc<KeyCache>,
     pub(crate) introspection: Option<Introspector>,
+    pub(crate) revocation_feed: Option<RevocationFeed>,
 }
 
 /// What every token must say about whom it is for.
@@ -93,15 +95,29 @@ impl Verifier {
         self.inner.introspection.is_some()
     }
 
+    /// The revocation feed's health, if the verifier follows it.
+    pub fn revocation_feed_status(&self) -> Option<FeedStatus> {
+        self.inner
+            .revocation_feed
+            .as_ref()
+            .map(RevocationFeed::status)
+    }
+
     /// Verifies a bearer token and returns its claims.
     ///
     /// With introspection configured, a token is accepted only if the issuer says it is
     /// active (or said so within the cache TTL); by default its signature and claims are
     /// checked locally first, so forgeries never reach the issuer.
+    ///
+    /// With the revocation feed (and no introspection), a locally valid token is then checked
+    /// against the feed's deny state ([`VerifyError::Revoked`]); while the feed is down the
+    /// configured [`FeedDown`](crate::FeedDown) policy applies.
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
-        let result = match &self.inner.introspection {
-            None => self.verify_jwt(token).await,
-            Some(introspector) => self.verify_introspected(introspector, token).await,
+        let result = match (&self.inner.introspection, &self.inner.revocation_feed) {
+            // Introspection is authoritative; the feed only reports status and key changes.
+            (Some(introspector), _) => self.verify_introspected(introspector, token).await,
+            (None, Some(feed)) => self.verify_with_feed(feed, token).await,
+            (None, None) => self.verify_jwt(token).await,
         };
         if let Err(e) = &result {
             // The reason only; the token itself is never logged.
@@ -128,6 +144,23 @@ impl Verifier {
         introspector
             .introspect(token, digest, &self.inner.expect)
             .await
+    }
+
+    async fn verify_with_feed(
+        &self,
+        feed: &RevocationFeed,
+        token: &str,
+    ) -> Result<Claims, VerifyError> {
+        let claims = self.verify_jwt(token).await?;
+        match feed.check(&claims) {
+            FeedVerdict::Accept => Ok(claims),
+            FeedVerdict::Revoked => Err(VerifyError::Revoked),
+            FeedVerdict::Introspect(introspector) => {
+                introspector
+                    .introspect(token, Introspector::digest(token), &self.inner.expect)
+                    .await
+            }
+        }
     }
 
     /// Local RFC 9068 verification.
@@ -203,6 +236,7 @@ impl fmt::Debug for Verifier {
                     .collect::<Vec<_>>(),
             )
             .field("introspection", &self.inner.introspection.is_some())
+            .field("revocation_feed", &self.inner.revocation_feed.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -391,3 +391,56 @@ async fn an_issuer_failure_is_503_not_401() {
     assert!(!answer.body.to_string().contains("127.0.0.1"));
     assert!(answer.challenge.is_none());
 }
+
+#[tokio::test]
+async fn with_the_revocation_feed_the_sample_api_refuses_revoked_tokens_and_reports_the_feed() {
+    let key = TestKey::generate(Algorithm::EdDSA);
+    let issuer = Issuer::start(&[&key]).await;
+    issuer.feed_on_connect(&common::sse_event(
+        4,
+        "snapshot",
+        &json!({ "revoked_jtis": [{ "jti": "jti-revoked", "exp": now() + 600 }] }),
+    ));
+    let verifier = issuer
+        .verifier()
+        .revocation_feed(
+            portico_verify::RevocationFeedConfig::new(
+                common::INTROSPECT_CLIENT_ID,
+                common::INTROSPECT_CLIENT_SECRET,
+            )
+            .stale_after(Duration::from_millis(300)),
+        )
+        .build()
+        .await
+        .unwrap();
+    let app = expense_api::app(verifier);
+
+    let answer = call(&app, "GET", "/health", None, None).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["status"], "ok");
+    assert_eq!(answer.body["revocation_feed"]["up"], true);
+    assert_eq!(answer.body["revocation_feed"]["last_event_id"], 4);
+    assert_eq!(answer.body["revocation_feed"]["when_down"], "Introspect");
+
+    let mut claims = issuer.user_claims("expense.report.read");
+    let fine = key.token(&claims);
+    claims["jti"] = json!("jti-revoked");
+    let revoked = key.token(&claims);
+    let answer = call(&app, "GET", "/expense/reports", Some(&fine), None).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let answer = call(&app, "GET", "/expense/reports", Some(&revoked), None).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.body["error"], "invalid_token");
+    assert_eq!(
+        answer.challenge.as_deref(),
+        Some(r#"Bearer error="invalid_token", error_description="the token has been revoked""#)
+    );
+
+    // Silence: the health route reports the feed degraded.
+    issuer.feed_on_connect("");
+    issuer.feed_heartbeat(None);
+    common::eventually(Duration::from_secs(2), "feed reported down", || async {
+        call(&app, "GET", "/health", None, None).await.body["status"] == "degraded"
+    })
+    .await;
+}

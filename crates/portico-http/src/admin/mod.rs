@@ -5,6 +5,7 @@
 mod apps;
 mod audit;
 mod companies;
+mod connections;
 mod enablements;
 mod request_tokens;
 mod sessions;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(companies::router())
         .merge(apps::router())
         .merge(enablements::router())
+        .merge(connections::router())
         .merge(audit::router())
         .merge(request_tokens::router())
         .layer(axum::middleware::map_response(no_store))

@@ -6,6 +6,7 @@
 
 mod authorize;
 mod error;
+mod feed;
 
 use crate::AppState;
 use crate::client_addr::ClientAddr;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/oauth2/v0/revoke", post(revoke).fallback(post_only))
         .route("/oauth2/v0/jwks", get(jwks))
+        .route("/oauth2/v0/revocations", get(feed::revocations))
         .route("/app-mgmt/v0/connections", delete(connections))
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route(

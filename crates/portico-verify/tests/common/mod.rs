@@ -1,12 +1,17 @@
 //! A small real issuer for the tests (and the benchmark): it serves the RFC 8414 metadata, a
 //! JWKS the test controls, and an RFC 7662 introspection endpoint, on 127.0.0.1:0, and counts
 //! the requests it gets. Keys are generated per test with aws-lc-rs.
+//!
+//! It also serves Portico's revocation feed on a second listener, in plain HTTP/1.1 written by
+//! hand (chunked Server-Sent Events), so a test can push raw SSE text, drop the stream, and
+//! see each request's `Last-Event-ID` and `Authorization`.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
@@ -25,6 +30,9 @@ use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use portico_verify::{Verifier, VerifierBuilder};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 
 pub const AUDIENCE: &str = "urn:portico:api";
 pub const USER_ID: &str = "7d1c4a52-3f0e-4b7a-9a55-0c4be7b1d001";
@@ -209,6 +217,8 @@ struct IssuerState {
     /// token → introspection answer; unknown tokens are inactive.
     introspection: Mutex<HashMap<String, Value>>,
     introspections: AtomicUsize,
+    feed_url: String,
+    feed_advertised: AtomicBool,
 }
 
 /// The running fixture issuer; stops when dropped.
@@ -216,6 +226,8 @@ pub struct Issuer {
     pub url: String,
     state: Arc<IssuerState>,
     task: tokio::task::JoinHandle<()>,
+    feed: Arc<FeedState>,
+    feed_task: tokio::task::JoinHandle<()>,
 }
 
 impl Issuer {
@@ -225,6 +237,12 @@ impl Issuer {
             .expect("bind the fixture issuer");
         let addr: SocketAddr = listener.local_addr().expect("local address");
         let url = format!("http://{addr}");
+        let feed_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fixture feed");
+        let feed_addr = feed_listener.local_addr().expect("feed address");
+        let feed = Arc::new(FeedState::default());
+        let feed_task = tokio::spawn(serve_feed(feed_listener, Arc::clone(&feed)));
         let state = Arc::new(IssuerState {
             url: url.clone(),
             advertised_issuer: RwLock::new(url.clone()),
@@ -233,6 +251,8 @@ impl Issuer {
             jwks_fails: AtomicBool::new(false),
             introspection: Mutex::new(HashMap::new()),
             introspections: AtomicUsize::new(0),
+            feed_url: format!("http://{feed_addr}/oauth2/v0/revocations"),
+            feed_advertised: AtomicBool::new(true),
         });
         let router = Router::new()
             .route("/.well-known/oauth-authorization-server", get(metadata))
@@ -242,7 +262,13 @@ impl Issuer {
         let task = tokio::spawn(async move {
             axum::serve(listener, router).await.expect("fixture issuer");
         });
-        Issuer { url, state, task }
+        Issuer {
+            url,
+            state,
+            task,
+            feed,
+            feed_task,
+        }
     }
 
     /// A verifier builder for this issuer.
@@ -305,7 +331,236 @@ impl Issuer {
 impl Drop for Issuer {
     fn drop(&mut self) {
         self.task.abort();
+        self.feed_task.abort();
+        self.feed.close_all();
     }
+}
+
+/// One request the feed endpoint received.
+#[derive(Debug, Clone)]
+pub struct FeedRequest {
+    pub path: String,
+    pub last_event_id: Option<String>,
+    pub authorization: Option<String>,
+}
+
+enum FeedCmd {
+    Send(String),
+    Close,
+}
+
+struct FeedState {
+    requests: Mutex<Vec<FeedRequest>>,
+    /// Sent as the first chunk on every accepted connection (e.g. a snapshot).
+    on_connect: Mutex<String>,
+    /// 200, or the status every request gets instead (401, 403, 500).
+    status: AtomicU16,
+    heartbeat: Mutex<Option<Duration>>,
+    /// Commands for each open connection, newest last.
+    connections: Mutex<Vec<mpsc::UnboundedSender<FeedCmd>>>,
+    accepted: AtomicUsize,
+    open: AtomicUsize,
+}
+
+impl Default for FeedState {
+    fn default() -> Self {
+        FeedState {
+            requests: Mutex::new(Vec::new()),
+            on_connect: Mutex::new(String::new()),
+            status: AtomicU16::new(200),
+            heartbeat: Mutex::new(Some(Duration::from_millis(50))),
+            connections: Mutex::new(Vec::new()),
+            accepted: AtomicUsize::new(0),
+            open: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl FeedState {
+    fn close_all(&self) {
+        for tx in self.connections.lock().unwrap().drain(..) {
+            let _ = tx.send(FeedCmd::Close);
+        }
+    }
+}
+
+/// Raw SSE: an event with an id, a type and one-line JSON data.
+pub fn sse_event(id: u64, event: &str, data: &Value) -> String {
+    format!("id: {id}\nevent: {event}\ndata: {data}\n\n")
+}
+
+impl Issuer {
+    /// Raw SSE text sent at the start of every feed connection from now on.
+    pub fn feed_on_connect(&self, text: &str) {
+        *self.feed.on_connect.lock().unwrap() = text.to_owned();
+    }
+
+    /// Sends raw SSE text on the newest feed connection (as one HTTP chunk).
+    pub fn feed_send(&self, text: &str) {
+        let connections = self.feed.connections.lock().unwrap();
+        let tx = connections.last().expect("no feed connection");
+        tx.send(FeedCmd::Send(text.to_owned()))
+            .expect("feed connection gone");
+    }
+
+    /// Ends every open feed stream (the server drops the client).
+    pub fn feed_close(&self) {
+        self.feed.close_all();
+    }
+
+    /// `Some(interval)`: a `: ping` comment after each quiet interval (default 50 ms).
+    pub fn feed_heartbeat(&self, interval: Option<Duration>) {
+        *self.feed.heartbeat.lock().unwrap() = interval;
+    }
+
+    /// Answers every feed request with this status instead (200 = normal).
+    pub fn feed_answer(&self, status: u16) {
+        self.feed.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Leaves `portico_revocation_feed_endpoint` out of the metadata.
+    pub fn advertise_feed(&self, advertise: bool) {
+        self.state
+            .feed_advertised
+            .store(advertise, Ordering::SeqCst);
+    }
+
+    pub fn feed_requests(&self) -> Vec<FeedRequest> {
+        self.feed.requests.lock().unwrap().clone()
+    }
+
+    /// Streams accepted so far (requests answered 200).
+    pub fn feed_streams(&self) -> usize {
+        self.feed.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Streams still open.
+    pub fn feed_open_streams(&self) -> usize {
+        self.feed.open.load(Ordering::SeqCst)
+    }
+}
+
+/// Polls `cond` every 10 ms until it holds; panics after `limit`.
+pub async fn eventually<F, Fut>(limit: Duration, what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond().await {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn serve_feed(listener: tokio::net::TcpListener, state: Arc<FeedState>) {
+    while let Ok((socket, _)) = listener.accept().await {
+        tokio::spawn(feed_connection(socket, Arc::clone(&state)));
+    }
+}
+
+/// Reads the request head (the client sends no body on GET).
+async fn read_head(socket: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = socket.read(&mut buf).await.ok()?;
+        if n == 0 || head.len() > 16 * 1024 {
+            return None;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(head).ok()
+}
+
+async fn feed_connection(mut socket: TcpStream, state: Arc<FeedState>) {
+    let Some(head) = read_head(&mut socket).await else {
+        return;
+    };
+    let mut lines = head.split("\r\n");
+    let path = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .unwrap_or_default()
+        .to_owned();
+    let mut request = FeedRequest {
+        path,
+        last_event_id: None,
+        authorization: None,
+    };
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            let value = Some(value.trim().to_owned());
+            if name.eq_ignore_ascii_case("last-event-id") {
+                request.last_event_id = value;
+            } else if name.eq_ignore_ascii_case("authorization") {
+                request.authorization = value;
+            }
+        }
+    }
+    let expected = format!("Basic {}", STANDARD.encode(INTROSPECT_ENCODED_CREDENTIALS));
+    let authorized = request.authorization.as_deref() == Some(expected.as_str());
+    let right_path = request.path == "/oauth2/v0/revocations";
+    state.requests.lock().unwrap().push(request);
+    let status = match state.status.load(Ordering::SeqCst) {
+        200 if !right_path => 404,
+        200 if !authorized => 401,
+        status => status,
+    };
+    if status != 200 {
+        let answer = format!(
+            "HTTP/1.1 {status} Refused\r\ncontent-type: application/json\r\n\
+             content-length: 26\r\nconnection: close\r\n\r\n{{\"error\":\"invalid_client\"}}"
+        );
+        let _ = socket.write_all(answer.as_bytes()).await;
+        let _ = socket.shutdown().await;
+        return;
+    }
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
+                transfer-encoding: chunked\r\n\r\n";
+    if socket.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let first = state.on_connect.lock().unwrap().clone();
+    if !first.is_empty() {
+        let _ = tx.send(FeedCmd::Send(first));
+    }
+    state.connections.lock().unwrap().push(tx);
+    state.accepted.fetch_add(1, Ordering::SeqCst);
+    state.open.fetch_add(1, Ordering::SeqCst);
+    let mut last_write = Instant::now();
+    loop {
+        let cmd = tokio::select! {
+            cmd = rx.recv() => cmd.unwrap_or(FeedCmd::Close),
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {
+                let heartbeat = *state.heartbeat.lock().unwrap();
+                match heartbeat {
+                    Some(every) if last_write.elapsed() >= every => FeedCmd::Send(": ping\n\n".into()),
+                    _ => continue,
+                }
+            }
+        };
+        let ok = match cmd {
+            FeedCmd::Send(text) => {
+                let chunk = format!("{:x}\r\n{text}\r\n", text.len());
+                socket.write_all(chunk.as_bytes()).await.is_ok()
+            }
+            FeedCmd::Close => {
+                let _ = socket.write_all(b"0\r\n\r\n").await;
+                let _ = socket.shutdown().await;
+                false
+            }
+        };
+        if !ok {
+            break;
+        }
+        last_write = Instant::now();
+    }
+    state.open.fetch_sub(1, Ordering::SeqCst);
 }
 
 pub fn jwks(keys: &[&TestKey]) -> Value {
@@ -321,6 +576,10 @@ async fn metadata(State(state): State<Arc<IssuerState>>) -> Json<Value> {
         "jwks_uri": format!("{url}/oauth2/v0/jwks"),
         "introspection_endpoint": format!("{url}/oauth2/v0/introspect"),
         "revocation_endpoint": format!("{url}/oauth2/v0/revoke"),
+        "portico_revocation_feed_endpoint": state
+            .feed_advertised
+            .load(Ordering::SeqCst)
+            .then(|| state.feed_url.clone()),
         "scopes_supported": ["expense.report.read", "quickexpense.writeonly", "travel.profile.read"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
