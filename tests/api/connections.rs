@@ -13,6 +13,7 @@ both_backends!(
     admins_see_and_disconnect_connections,
     users_see_and_disconnect_their_own,
     consent_is_remembered_until_withdrawn,
+    console_pages,
 );
 
 const GRANTS: &[&str] = &[
@@ -421,4 +422,84 @@ async fn consent_is_remembered_until_withdrawn(backend: Backend) {
         query(&redirect_target(&silent), "error").as_deref(),
         Some("consent_required")
     );
+}
+
+/// The console's pages: an admin's Connections with Disconnect, a user's connected apps.
+async fn console_pages(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dev = app.developer().await;
+    let client = register(&app, &dev, "Expense Sync", GRANTS).await;
+    let employee = app.user_of(&dev, "employee@sandbox.example").await;
+    let (code, verifier) = authorization_code(&app, &employee, &client, None).await;
+    let theirs = exchange(&app, &client, &code, &verifier).await;
+    let (_, company) = connect_user_and_company(&app, &dev, &client).await;
+    let page = |s: &Session, path: &str| {
+        let url = app.url(path);
+        let cookie = format!("portico_session={}", s.token);
+        let http = app.client.clone();
+        async move {
+            let resp = http.get(url).header("cookie", cookie).send().await.unwrap();
+            (resp.status(), resp.text().await.unwrap())
+        }
+    };
+    let post = |s: &Session, path: &str, form: Vec<(String, String)>| {
+        let url = app.url(path);
+        let cookie = format!("portico_session={}", s.token);
+        let http = app.client.clone();
+        async move {
+            http.post(url)
+                .header("cookie", cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(serde_urlencoded::to_string(&form).unwrap())
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let csrf = |html: &str| {
+        hidden_inputs(html)
+            .into_iter()
+            .find(|(k, _)| k == "csrf_token")
+            .expect("a CSRF token")
+            .1
+    };
+
+    // The admin's page lists both connections and says what Disconnect means.
+    let (status, html) = page(&dev, "/admin/connections").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Expense Sync") && html.contains("employee@sandbox.example"), "{html}");
+    assert!(html.contains("Company connection") && html.contains("ends a connection for good"));
+    assert!(html.contains("travel.profile.passport"));
+    // A plain user may not see it, but sees their own.
+    let (status, _) = page(&employee, "/admin/connections").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, mine) = page(&employee, "/admin/my-connections").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(mine.contains("Expense Sync"), "{mine}");
+
+    // Without the CSRF token nothing happens.
+    let resp = post(&dev, "/admin/connections/disconnect", vec![("app".into(), client.id.clone())]).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(is_active(&app, &client, &company.str("access_token")).await);
+
+    // The user disconnects the app from themselves.
+    let form = vec![("csrf_token".into(), csrf(&mine))];
+    let resp = post(&employee, &format!("/admin/my-connections/{}/disconnect", client.id), form).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert!(!is_active(&app, &client, &theirs.str("access_token")).await);
+    let (_, mine) = page(&employee, "/admin/my-connections?done=1").await;
+    assert!(mine.contains("No application is connected to you") && mine.contains("1 connection was disconnected"));
+
+    // The admin disconnects every connection of the app at the company.
+    let (_, html) = page(&dev, "/admin/connections").await;
+    let form = vec![("csrf_token".into(), csrf(&html)), ("app".into(), client.id.clone())];
+    let resp = post(&dev, "/admin/connections/disconnect", form).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert!(!is_active(&app, &client, &company.str("access_token")).await);
+    let (_, html) = page(&dev, "/admin/connections").await;
+    assert!(html.contains("No application is connected"), "{html}");
+    // A stale page's button: a clear error, nothing else changes.
+    let form = vec![("csrf_token".into(), csrf(&html)), ("grant".into(), "gone".into())];
+    let resp = post(&dev, "/admin/connections/disconnect", form).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }

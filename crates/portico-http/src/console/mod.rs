@@ -13,6 +13,7 @@
 mod apps;
 pub mod assets;
 mod audit;
+mod connections;
 mod enable;
 pub mod error;
 pub mod forms;
@@ -63,6 +64,13 @@ pub fn router() -> Router<AppState> {
         .route("/admin/apps/{app_id}/submit", post(apps::submit))
         .route("/admin/apps/{app_id}/visibility", post(apps::visibility))
         .route("/admin/enable", get(enable::list))
+        .route("/admin/connections", get(connections::list))
+        .route("/admin/connections/disconnect", post(connections::disconnect))
+        .route("/admin/my-connections", get(connections::mine))
+        .route(
+            "/admin/my-connections/{app_id}/disconnect",
+            post(connections::disconnect_mine),
+        )
         .route("/admin/enable/{app_id}", post(enable::set))
         .route(
             "/admin/request-tokens",

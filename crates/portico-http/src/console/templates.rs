@@ -44,6 +44,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/new_secret.html"),
     ),
     ("enable.html", include_str!("../../templates/enable.html")),
+    (
+        "connections.html",
+        include_str!("../../templates/connections.html"),
+    ),
+    (
+        "my_connections.html",
+        include_str!("../../templates/my_connections.html"),
+    ),
     ("audit.html", include_str!("../../templates/audit.html")),
     ("review.html", include_str!("../../templates/review.html")),
     (
