@@ -467,7 +467,10 @@ async fn console_pages(backend: Backend) {
     // The admin's page lists both connections and says what Disconnect means.
     let (status, html) = page(&dev, "/admin/connections").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Expense Sync") && html.contains("employee@sandbox.example"), "{html}");
+    assert!(
+        html.contains("Expense Sync") && html.contains("employee@sandbox.example"),
+        "{html}"
+    );
     assert!(html.contains("Company connection") && html.contains("ends a connection for good"));
     assert!(html.contains("travel.profile.passport"));
     // A plain user may not see it, but sees their own.
@@ -478,28 +481,47 @@ async fn console_pages(backend: Backend) {
     assert!(mine.contains("Expense Sync"), "{mine}");
 
     // Without the CSRF token nothing happens.
-    let resp = post(&dev, "/admin/connections/disconnect", vec![("app".into(), client.id.clone())]).await;
+    let resp = post(
+        &dev,
+        "/admin/connections/disconnect",
+        vec![("app".into(), client.id.clone())],
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(is_active(&app, &client, &company.str("access_token")).await);
 
     // The user disconnects the app from themselves.
     let form = vec![("csrf_token".into(), csrf(&mine))];
-    let resp = post(&employee, &format!("/admin/my-connections/{}/disconnect", client.id), form).await;
+    let resp = post(
+        &employee,
+        &format!("/admin/my-connections/{}/disconnect", client.id),
+        form,
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert!(!is_active(&app, &client, &theirs.str("access_token")).await);
     let (_, mine) = page(&employee, "/admin/my-connections?done=1").await;
-    assert!(mine.contains("No application is connected to you") && mine.contains("1 connection was disconnected"));
+    assert!(
+        mine.contains("No application is connected to you")
+            && mine.contains("1 connection was disconnected")
+    );
 
     // The admin disconnects every connection of the app at the company.
     let (_, html) = page(&dev, "/admin/connections").await;
-    let form = vec![("csrf_token".into(), csrf(&html)), ("app".into(), client.id.clone())];
+    let form = vec![
+        ("csrf_token".into(), csrf(&html)),
+        ("app".into(), client.id.clone()),
+    ];
     let resp = post(&dev, "/admin/connections/disconnect", form).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert!(!is_active(&app, &client, &company.str("access_token")).await);
     let (_, html) = page(&dev, "/admin/connections").await;
     assert!(html.contains("No application is connected"), "{html}");
     // A stale page's button: a clear error, nothing else changes.
-    let form = vec![("csrf_token".into(), csrf(&html)), ("grant".into(), "gone".into())];
+    let form = vec![
+        ("csrf_token".into(), csrf(&html)),
+        ("grant".into(), "gone".into()),
+    ];
     let resp = post(&dev, "/admin/connections/disconnect", form).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }

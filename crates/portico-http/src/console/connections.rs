@@ -67,7 +67,10 @@ pub async fn list(
         None => None,
     };
     let company = cx.actor.company_id();
-    let all = s.registry.connections(&cx.actor, company, None, None).await?;
+    let all = s
+        .registry
+        .connections(&cx.actor, company, None, None)
+        .await?;
     // The filter's choices: every app connected here.
     let mut apps: Vec<(String, String)> = all
         .iter()
@@ -145,5 +148,9 @@ pub async fn disconnect_mine(
 ) -> ConsoleResult<Response> {
     let id = app_id(&id)?;
     let done = s.registry.disconnect_mine(&cx.actor, id).await?;
-    Ok(Redirect::to(&format!("/admin/my-connections?done={}", done.grants_revoked)).into_response())
+    Ok(Redirect::to(&format!(
+        "/admin/my-connections?done={}",
+        done.grants_revoked
+    ))
+    .into_response())
 }

@@ -65,7 +65,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/apps/{app_id}/visibility", post(apps::visibility))
         .route("/admin/enable", get(enable::list))
         .route("/admin/connections", get(connections::list))
-        .route("/admin/connections/disconnect", post(connections::disconnect))
+        .route(
+            "/admin/connections/disconnect",
+            post(connections::disconnect),
+        )
         .route("/admin/my-connections", get(connections::mine))
         .route(
             "/admin/my-connections/{app_id}/disconnect",
