@@ -91,10 +91,12 @@ def basic(client_id, secret):
 class Server:
     """One `portico serve` process on a database; stdout parsed for the banner and the URL."""
 
-    def __init__(self, binary, db_url, master_key, workdir, log_filter, max_connections):
+    def __init__(self, binary, db_url, master_key, workdir, log_filter, max_connections,
+                 extra_env=None):
         self.binary, self.db_url, self.master_key = binary, db_url, master_key
         self.workdir, self.log_filter = workdir, log_filter
         self.max_connections = max_connections
+        self.extra_env = dict(extra_env or {})
         self.proc = None
 
     def start(self):
@@ -108,6 +110,7 @@ class Server:
         }
         if self.max_connections:
             env["PORTICO_DATABASE_MAX_CONNECTIONS"] = str(self.max_connections)
+        env.update(self.extra_env)
         errlog = open(os.path.join(self.workdir, "server.log"), "a")
         t0 = time.monotonic()
         self.proc = subprocess.Popen(

@@ -104,6 +104,7 @@ pub struct TokensConfig {
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
     pub refresh_grace_seconds: u32,
+    pub refresh_reuse_detection_seconds: u32,
     pub authorization_code_ttl_seconds: u32,
     pub request_token_ttl_seconds: u32,
 }
@@ -198,6 +199,7 @@ impl Config {
         let t = &self.tokens;
         if t.access_token_ttl_seconds == 0
             || t.refresh_token_ttl_seconds == 0
+            || t.refresh_reuse_detection_seconds == 0
             || t.authorization_code_ttl_seconds == 0
             || t.request_token_ttl_seconds == 0
         {

@@ -163,6 +163,7 @@ pub fn oauth_settings(config: &Config, issuer: String) -> OAuthSettings {
         access_token_ttl: t.access_token_ttl_seconds.into(),
         refresh_token_ttl: t.refresh_token_ttl_seconds.into(),
         refresh_grace: t.refresh_grace_seconds.into(),
+        refresh_reuse_detection: t.refresh_reuse_detection_seconds.into(),
         authorization_code_ttl: t.authorization_code_ttl_seconds.into(),
         revocation_cache_entries: config.limits.revocation_cache_entries,
         client_failures: FailureBudget::new(

@@ -172,6 +172,23 @@ pub trait RequestTokenStore: Send + Sync {
 pub trait SignInStore: UserStore + CompanyStore {}
 impl<T: UserStore + CompanyStore + ?Sized> SignInStore for T {}
 
+/// What housekeeping deletes: expired codes, request tokens, refresh tokens (and their grants
+/// once empty) and revoked-token entries past their expiry; rotated refresh tokens rotated
+/// before `rotated_before` (kept that long to detect their reuse); sealed refresh replies of
+/// tokens rotated before `replies_before` (the grace window); change-log rows before
+/// `changes_before` (a feed reader further behind gets a snapshot). The refresh tokens of a
+/// revoked grant go at once (none can be used again); the grant itself stays while access
+/// tokens of it may live (revoked at or after `grants_revoked_before`): an unknown grant reads
+/// as not revoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Purge {
+    pub now: i64,
+    pub grants_revoked_before: i64,
+    pub rotated_before: i64,
+    pub replies_before: i64,
+    pub changes_before: i64,
+}
+
 /// Everything a resource server must refuse right now, for the revocation feed's snapshot.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DenyState {
@@ -313,16 +330,8 @@ pub trait TokenStore: Send + Sync {
     /// key, at once.
     async fn add_signing_keys(&self, keys: &[SigningKeyRecord], now: i64) -> DomainResult<()>;
 
-    /// Deletes what can no longer be used: expired codes, request tokens, refresh tokens (and
-    /// their grants once empty), revoked-token entries past their expiry, sealed refresh
-    /// replies of tokens rotated before `replies_before`, change-log rows before
-    /// `changes_before`.
-    async fn purge_expired(
-        &self,
-        now: i64,
-        replies_before: i64,
-        changes_before: i64,
-    ) -> DomainResult<u64>;
+    /// Deletes what no rule needs any more (see [`Purge`]).
+    async fn purge_expired(&self, purge: &Purge) -> DomainResult<u64>;
 }
 
 /// Failure budgets (see [`crate::FailureBudget`]), shared by every node.

@@ -183,6 +183,7 @@ mod tests {
             access_token_ttl: 3600,
             refresh_token_ttl: 86400,
             refresh_grace: 5,
+            refresh_reuse_detection: 30 * 86_400,
             authorization_code_ttl: 60,
             revocation_cache_entries: 100,
             client_failures: portico_domain::FailureBudget::new(20, 10),

@@ -287,13 +287,14 @@ async fn housekeeping(inner: Weak<Inner>) {
                 .prune_revocations(now, inner.settings.access_token_ttl);
             // Sealed grace replies are useless once their window has passed; the change log
             // is kept a day (a feed reader further behind gets a snapshot instead).
-            let replies_before = now - inner.settings.refresh_grace.max(0) - 1;
-            match inner
-                .directory
-                .store()
-                .purge_expired(now, replies_before, now - CHANGE_LOG_RETENTION)
-                .await
-            {
+            let purge = portico_domain::repo::Purge {
+                now,
+                grants_revoked_before: now - inner.settings.access_token_ttl - 300,
+                rotated_before: now - inner.settings.refresh_reuse_detection,
+                replies_before: now - inner.settings.refresh_grace.max(0) - 1,
+                changes_before: now - CHANGE_LOG_RETENTION,
+            };
+            match inner.directory.store().purge_expired(&purge).await {
                 Ok(n) if n > 0 => tracing::info!(rows = n, "expired tokens purged"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purging expired tokens failed"),

@@ -59,6 +59,8 @@ pub struct OAuthSettings {
     /// Seconds a rotated refresh token may be presented again by its client for the same
     /// answer (a lost response); 0 turns the grace window off.
     pub refresh_grace: i64,
+    /// How long a rotated refresh token is kept so that its reuse ends its grant.
+    pub refresh_reuse_detection: i64,
     pub authorization_code_ttl: i64,
     /// Revocations of each kind a node keeps in memory; past it the node asks the database.
     pub revocation_cache_entries: usize,

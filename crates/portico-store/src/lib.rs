@@ -183,7 +183,37 @@ fn prepare_sqlite_url(url: &str) -> Result<String, DbErr> {
 
 /// A database failure the caller cannot fix: logged by the layer that answers, never shown.
 pub(crate) fn storage(e: DbErr) -> DomainError {
+    if unavailable(&e) {
+        tracing::warn!(error = %e, "the database is unavailable");
+        return DomainError::Unavailable {
+            retry_after_seconds: 1,
+        };
+    }
     DomainError::storage(e)
+}
+
+/// Whether an error is the database's outage (down, restarting, unreachable, the pool out of
+/// connections) rather than this request's: such errors are answered 503 with Retry-After, and
+/// the request can be retried as it is.
+fn unavailable(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx::Error as X};
+    let x = match e {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(x))
+        | DbErr::Exec(RuntimeErr::SqlxError(x))
+        | DbErr::Query(RuntimeErr::SqlxError(x)) => x,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    match &**x {
+        X::Io(_) | X::PoolTimedOut | X::PoolClosed | X::WorkerCrashed | X::Tls(_) => true,
+        // PostgreSQL: class 08 (connection exception) and 57P (admin or crash shutdown,
+        // cannot connect now); SQLite: busy or locked past the busy timeout.
+        X::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "5" || c == "6"),
+        _ => false,
+    }
 }
 
 /// A unique-key violation becomes a conflict the caller can act on; anything else is storage.

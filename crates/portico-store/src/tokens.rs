@@ -14,7 +14,7 @@ use portico_domain::{
     AppId, AuditEvent, AuthorizationCodeRecord, Change, CodeRedemption, CompanyId, DomainResult,
     RefreshTokenRecord, RequestTokenRecord, Rotation, SigningKeyRecord, TokenDigest, TokenGrant,
     UserId,
-    repo::{RequestTokenStore, TokenStore},
+    repo::{Purge, RequestTokenStore, TokenStore},
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
@@ -535,13 +535,23 @@ impl TokenStore for Store {
         self.commit(txn, &[Change::Keys]).await.map_err(storage)
     }
 
-    async fn purge_expired(
-        &self,
-        now: i64,
-        replies_before: i64,
-        changes_before: i64,
-    ) -> DomainResult<u64> {
+    async fn purge_expired(&self, purge: &Purge) -> DomainResult<u64> {
+        let Purge {
+            now,
+            grants_revoked_before,
+            rotated_before,
+            replies_before,
+            changes_before,
+        } = *purge;
         let mut n = 0;
+        // A rotated token is kept to detect its reuse (which ends its grant) for the reuse
+        // detection window; after that, presenting it is merely an unknown token.
+        n += refresh::Entity::delete_many()
+            .filter(refresh::Column::RotatedAt.lt(rotated_before))
+            .exec(&self.db)
+            .await
+            .map_err(storage)?
+            .rows_affected;
         // A sealed answer serves the grace window only; the rotated token itself stays (its
         // reuse must still end the grant) until it expires.
         n += refresh::Entity::update_many()
@@ -582,7 +592,24 @@ impl TokenStore for Store {
             .await
             .map_err(storage)?
             .rows_affected;
-        // A grant without refresh tokens is over (its access tokens expire on their own).
+        // A revoked grant's refresh tokens can never be used again.
+        n += refresh::Entity::delete_many()
+            .filter(
+                refresh::Column::GrantId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(grant::Column::Id)
+                        .from(grant::Entity)
+                        .and_where(grant::Column::RevokedAt.lt(now - 60))
+                        .to_owned(),
+                ),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(storage)?
+            .rows_affected;
+        // A grant without refresh tokens is over once no access token of it can be alive: not
+        // revoked (its last refresh token expired, so its last access token long before), or
+        // revoked longer ago than an access token lives.
         let empty = Condition::all().add(
             grant::Column::Id.not_in_subquery(
                 sea_orm::sea_query::Query::select()
@@ -593,6 +620,11 @@ impl TokenStore for Store {
         );
         n += grant::Entity::delete_many()
             .filter(empty)
+            .filter(
+                Condition::any()
+                    .add(grant::Column::RevokedAt.is_null())
+                    .add(grant::Column::RevokedAt.lt(grants_revoked_before)),
+            )
             .filter(grant::Column::CreatedAt.lt(now - 86_400))
             .exec(&self.db)
             .await

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use portico_domain::repo::{
-    AppPart, AppStore, AuditStore, CompanyStore, Enablement, EnablementStore, FailureStore,
+    AppPart, AppStore, AuditStore, CompanyStore, Enablement, EnablementStore, FailureStore, Purge,
     TokenStore, UserStore,
 };
 use portico_domain::{
@@ -488,9 +488,20 @@ async fn refresh_tokens_rotate_once(backend: Backend) {
     assert_eq!(live.rotated_at, None, "a refused rotation claims nothing");
     // Housekeeping drops sealed answers past their window; the rotated token stays, so its
     // reuse is still detected.
-    s.purge_expired(NOW + 5, NOW + 2, 0).await.unwrap();
+    let purge = |rotated_before| Purge {
+        now: NOW + 5,
+        grants_revoked_before: 0,
+        rotated_before,
+        replies_before: NOW + 2,
+        changes_before: 0,
+    };
+    s.purge_expired(&purge(NOW)).await.unwrap();
     let (old, _) = s.find_refresh_token(&r1.digest).await.unwrap().unwrap();
     assert_eq!((old.rotated_at, old.reply), (Some(NOW + 1), None));
+    // Past the reuse-detection window the rotated token goes; the live one stays.
+    s.purge_expired(&purge(NOW + 2)).await.unwrap();
+    assert_eq!(s.find_refresh_token(&r1.digest).await.unwrap(), None);
+    assert!(s.find_refresh_token(&r2.digest).await.unwrap().is_some());
     f.finish().await;
 }
 

@@ -97,6 +97,7 @@ impl Kit {
             access_token_ttl: 3600,
             refresh_token_ttl: 86_400,
             refresh_grace: grace,
+            refresh_reuse_detection: 30 * 86_400,
             authorization_code_ttl: 60,
             revocation_cache_entries: 1000,
             client_failures: FailureBudget::new(20, 10),
