@@ -90,11 +90,12 @@ class Postgres:
 # --- Nodes and the world ---------------------------------------------------------------------
 
 
-def start_node(args, pg, master_key, tmp, name, extra=None):
+def start_node(args, pg, master_key, tmp, name, extra=None, binary=None):
     workdir = os.path.join(tmp, name)
     os.makedirs(workdir, exist_ok=True)
     env = {"PORTICO_SERVER_PUBLIC_URL": PUBLIC_URL, **(extra or {})}
-    return bench.Server(args.bin, pg.url, master_key, workdir, "warn", 0, env).start()
+    return bench.Server(binary or args.bin, pg.url, master_key, workdir, "warn", 0,
+                        env).start()
 
 
 def rss_kib(node):
@@ -116,19 +117,31 @@ def sign_in(node, banner, label):
 class Fixture:
     """PostgreSQL, nodes A and B, the benchmark's apps, the developer admin's token."""
 
-    def __init__(self, args, tmp, extra=None):
-        self.args, self.tmp, self.extra = args, tmp, extra
+    def __init__(self, args, tmp, extra=None, bin_a=None):
+        self.args, self.tmp, self.extra, self.bin_a = args, tmp, extra, bin_a
         self.pg = Postgres(tmp, args.pg_port)
         self.pg.start()
+        self.a = self.b = None
+        try:
+            self.setup(args, tmp, extra)
+        except BaseException:
+            self.close()
+            raise
+
+    def setup(self, args, tmp, extra):
         self.master_key = base64_key()
-        self.a = start_node(args, self.pg, self.master_key, tmp, "a", extra)
-        self.b = start_node(args, self.pg, self.master_key, tmp, "b", extra)
+        self.a = start_node(args, self.pg, self.master_key, tmp, "a", extra, self.bin_a)
+        # Upgrade: B (the new version) starts later, on the schema A migrated.
+        self.b = None if self.bin_a else start_node(args, self.pg, self.master_key, tmp, "b",
+                                                     extra)
         self.world = bench.World("EdDSA").provision(self.a)
         self.world.prime(self.a)
-        self.world.prime(self.b)
+        if self.b:
+            self.world.prime(self.b)
         self.dev, self.company = sign_in(self.a, self.a.banner, "development partner:")
-        # An app only the admin writes touch, and one the fault phases disable.
-        self.writable = self.register("Writable App")
+        # Apps only the admin writes touch (one per worker: concurrent writes to one app
+        # would be refused as stale, 409, by design), and one the fault phases disable.
+        self.writables = [self.register(f"Writable App {i}") for i in range(args.workers)]
         self.victim = self.register("Victim App")
         self.jwts = self.world.access_tokens(self.a, 64)
 
@@ -142,7 +155,7 @@ class Fixture:
                 "basic": bench.basic(reg["client_id"], reg["client_secret"])}
 
     def nodes(self):
-        return [self.a, self.b]
+        return [n for n in (self.a, self.b) if n]
 
     def restart_node(self, which):
         node = start_node(self.args, self.pg, self.master_key, self.tmp, which, self.extra)
@@ -151,7 +164,8 @@ class Fixture:
 
     def close(self):
         for n in (self.a, self.b):
-            n.stop()
+            if n:
+                n.stop()
         try:
             self.pg.stop("immediate")
         except subprocess.CalledProcessError:
@@ -270,7 +284,8 @@ class Load:
                     family = None
                 # 0 or 503: the same token again next time (a lost answer is replayed).
             else:
-                s, _ = conns.call(base, "PATCH", f"/admin/v1/apps/{self.fx.writable['id']}",
+                writable = self.fx.writables[i % len(self.fx.writables)]
+                s, _ = conns.call(base, "PATCH", f"/admin/v1/apps/{writable['id']}",
                                   json.dumps({"description": f"write {i}-{n}"}),
                                   {"Content-Type": "application/json",
                                    "Authorization": f"Bearer {self.fx.dev}"})
@@ -371,7 +386,9 @@ def phase_pg_restart(fx, args):
     load.stop()
     stop_poll.set()
     poller.join()
-    during = load.window(t_down, t_up)
+    # Every request in flight at any time during the outage.
+    with load.lock:
+        during = [r for r in load.records if r[0] < t_up and r[1] > t_down]
     before = load.window(0, t_change)
     not_ready = {i: [t for t, n, s in ready if n == i and s != 200] for i in (0, 1)}
     victim_on_b = cc_status(fx.b.base, fx.victim)
@@ -417,7 +434,10 @@ def phase_sigkill(fx, args):
         "AND r.expires_at > extract(epoch from now())) <> 1")
     families = fx.pg.sql("SELECT count(*) FROM grants WHERE revoked_at IS NULL")
     fx.restart_node("a")
+    with load.lock:
+        lost = sum(1 for r in load.records if r[4] == 0)
     return {
+        "answers_lost_at_kill": lost,
         "refreshes_before_kill": before,
         "after_kill": summarize(after),
         "live_families": int(families),
@@ -546,6 +566,47 @@ def phase_soak(fx, args):
     }
 
 
+def phase_upgrade(args, tmp):
+    """A database migrated by the previous version, serving under load; a node of this version
+    starts on it (and migrates it) while the old node goes on; both serve; the old one stops."""
+    log("phase: rolling upgrade")
+    fx = Fixture(args, tmp, bin_a=os.path.abspath(args.previous_bin))
+    try:
+        load = Load(fx, MIX, args.workers).start()
+        time.sleep(3)
+        t_new = time.monotonic()
+        fx.b = start_node(args, fx.pg, fx.master_key, tmp, "b")
+        started = time.monotonic() - t_new
+        time.sleep(10)
+        t_mixed_end = time.monotonic()
+        # The operator drains the old node at the load balancer, then stops it (SIGTERM: the
+        # requests in flight finish).
+        alive = [fx.b.base]
+        load.node_list = lambda: alive
+        time.sleep(1)
+        fx.a.stop()
+        t_old_gone = time.monotonic()
+        time.sleep(3)
+        load.stop()
+        by_node = collections.defaultdict(collections.Counter)
+        with load.lock:
+            for t0, _t1, op, node, s in load.records:
+                phase = ("old only" if t0 < t_new else "old and new" if t0 < t_mixed_end
+                         else "old drained and stopped" if t0 < t_old_gone else "new only")
+                by_node[phase][f"{op} {s}"] += 1
+        migrations = fx.pg.sql("SELECT string_agg(version, ' ' ORDER BY version) "
+                               "FROM seaql_migrations")
+        return {
+            "new_node_ready_s": round(started, 2),
+            "migrations_after": migrations,
+            "outcomes": {k: dict(v) for k, v in by_node.items()},
+            "server_errors_500": sum(1 for r in load.records if r[4] >= 500 and r[4] != 503),
+            "families_lost": load.families_lost,
+        }
+    finally:
+        fx.close()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--bin", default=os.path.join(bench.REPO, "target", "release", "portico"))
@@ -555,28 +616,36 @@ def main():
     p.add_argument("--rounds", type=int, default=20, help="concurrent-refresh rounds")
     p.add_argument("--soak-minutes", type=int, default=0, help="0: no soak")
     p.add_argument("--only", action="append", help="run only these phases")
+    p.add_argument("--previous-bin", help="the previous release's portico (upgrade phase)")
     args = p.parse_args()
+    args.bin = os.path.abspath(args.bin)
     if not os.path.exists(args.bin):
         raise SystemExit(f"{args.bin}: build it with cargo build --release")
     results = {}
     want = lambda name: not args.only or name in args.only  # noqa: E731
     tmp = tempfile.mkdtemp(prefix="portico-faults-")
+    shared = ("pg_restart", "sigkill", "concurrent_refresh", "lost_notices", "soak")
     try:
-        fx = Fixture(args, tmp)
+        fx = Fixture(args, tmp) if any(want(n) for n in shared) else None
         try:
-            if want("pg_restart"):
+            if fx and want("pg_restart"):
                 results["pg_restart"] = phase_pg_restart(fx, args)
-            if want("sigkill"):
+            if fx and want("sigkill"):
                 results["sigkill"] = phase_sigkill(fx, args)
-            if want("concurrent_refresh"):
+            if fx and want("concurrent_refresh"):
                 results["concurrent_refresh_grace"] = phase_concurrent_refresh(
                     fx, args, "grace window on")
-            if want("lost_notices"):
+            if fx and want("lost_notices"):
                 results["lost_notices"] = phase_lost_notices(fx, args)
-            if args.soak_minutes and want("soak"):
+            if fx and args.soak_minutes and want("soak"):
                 results["soak"] = phase_soak(fx, args)
         finally:
-            fx.close()
+            if fx:
+                fx.close()
+        if args.previous_bin and want("upgrade"):
+            shutil.rmtree(tmp, ignore_errors=True)
+            os.makedirs(tmp)
+            results["upgrade"] = phase_upgrade(args, tmp)
         if want("concurrent_refresh"):
             # Again with the grace window off: exactly one winner.
             shutil.rmtree(tmp, ignore_errors=True)

@@ -75,6 +75,7 @@ pub struct ServerConfig {
 pub struct DatabaseConfig {
     pub url: String,
     pub max_connections: u32,
+    pub acquire_timeout_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]

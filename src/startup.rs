@@ -68,7 +68,8 @@ pub async fn open_store(config: &Config) -> Result<Store, StartupError> {
         );
         pool = SQLITE_MAX_CONNECTIONS;
     }
-    let store = Store::connect(&config.database.url, pool).await?;
+    let wait = std::time::Duration::from_millis(config.database.acquire_timeout_ms.max(1));
+    let store = Store::connect_with(&config.database.url, pool, wait).await?;
     store.migrate().await?;
     Ok(store)
 }

@@ -176,10 +176,9 @@ impl<T: UserStore + CompanyStore + ?Sized> SignInStore for T {}
 /// once empty) and revoked-token entries past their expiry; rotated refresh tokens rotated
 /// before `rotated_before` (kept that long to detect their reuse); sealed refresh replies of
 /// tokens rotated before `replies_before` (the grace window); change-log rows before
-/// `changes_before` (a feed reader further behind gets a snapshot). The refresh tokens of a
-/// revoked grant go at once (none can be used again); the grant itself stays while access
-/// tokens of it may live (revoked at or after `grants_revoked_before`): an unknown grant reads
-/// as not revoked.
+/// `changes_before` (a feed reader further behind gets a snapshot). A revoked grant and its
+/// refresh tokens stay while access tokens of it may live (revoked at or after
+/// `grants_revoked_before`): an unknown grant reads as not revoked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Purge {
     pub now: i64,

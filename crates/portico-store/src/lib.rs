@@ -20,6 +20,9 @@ use sea_orm::{
 };
 use std::time::Duration;
 
+/// How long a request waits for a database connection unless configured otherwise.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -32,12 +35,23 @@ impl Store {
     /// file and its directory are created if missing; SQLite runs in WAL mode so readers do not
     /// wait for the writer.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
+        Self::connect_with(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`Store::connect`], waiting at most `acquire_timeout` for a connection. While the
+    /// database is down, sqlx retries connecting until then: this bounds how long a request
+    /// that needs the database waits before it is answered 503 (never a hang).
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, DbErr> {
         let url = prepare_sqlite_url(url)?;
         let mut opt = ConnectOptions::new(url);
         opt.max_connections(max_connections.max(1))
             .min_connections(1)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(5))
+            .connect_timeout(acquire_timeout)
+            .acquire_timeout(acquire_timeout)
             // sqlx pings every connection it hands out by default: a round trip (on SQLite, a
             // hop to the connection's thread) before every statement outside a transaction.
             // Only connections idle this long are checked; a dead one still fails its query.
@@ -243,5 +257,48 @@ mod tests {
             "postgres://x/y"
         );
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn an_outage_is_unavailable_not_a_server_error() {
+        use sea_orm::{ConnAcquireErr, RuntimeErr, sqlx};
+        let down = |e: sqlx::Error| DbErr::Conn(RuntimeErr::SqlxError(std::sync::Arc::new(e)));
+        for e in [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            down(sqlx::Error::PoolTimedOut),
+            down(sqlx::Error::PoolClosed),
+            down(sqlx::Error::Io(std::io::Error::from(
+                std::io::ErrorKind::ConnectionRefused,
+            ))),
+        ] {
+            assert!(
+                matches!(storage(e), DomainError::Unavailable { .. }),
+                "an outage"
+            );
+        }
+        // A bad statement or a broken row is a server error, never a 503 to retry.
+        for e in [
+            DbErr::Custom("bug".into()),
+            DbErr::RecordNotFound("x".into()),
+            down(sqlx::Error::RowNotFound),
+        ] {
+            assert!(matches!(storage(e), DomainError::Storage(_)));
+        }
+    }
+
+    /// An outage through the real driver: nothing listens on the port.
+    #[tokio::test]
+    async fn a_database_that_is_down_is_answered_quickly() {
+        let started = std::time::Instant::now();
+        let err = Store::connect_with(
+            "postgres://postgres@127.0.0.1:1/none",
+            1,
+            Duration::from_millis(300),
+        )
+        .await
+        .err()
+        .expect("nothing listens on port 1");
+        assert!(matches!(storage(err), DomainError::Unavailable { .. }));
+        assert!(started.elapsed() < Duration::from_secs(3));
     }
 }

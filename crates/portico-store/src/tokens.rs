@@ -592,14 +592,17 @@ impl TokenStore for Store {
             .await
             .map_err(storage)?
             .rows_affected;
-        // A revoked grant's refresh tokens can never be used again.
+        // A revoked grant's refresh tokens can never be used again; they go once no access
+        // token of the grant can be alive, so that a node of an earlier version (which deletes
+        // any grant without refresh tokens a day old) never forgets a recent revocation during
+        // a rolling upgrade.
         n += refresh::Entity::delete_many()
             .filter(
                 refresh::Column::GrantId.in_subquery(
                     sea_orm::sea_query::Query::select()
                         .column(grant::Column::Id)
                         .from(grant::Entity)
-                        .and_where(grant::Column::RevokedAt.lt(now - 60))
+                        .and_where(grant::Column::RevokedAt.lt(grants_revoked_before))
                         .to_owned(),
                 ),
             )
