@@ -1,6 +1,6 @@
 //! Connections (issue 14): a rotated refresh token remembers its successor and, for the grace
-//! window only, the answer that carried it, sealed under a key only the old token's holder can
-//! derive; a user's consent to an app is remembered until a disconnect withdraws it; every
+//! window only, the answer that carried it (binary: it is read back only by Portico), sealed
+//! under a key only the old token's holder can derive; a user's consent to an app is remembered until a disconnect withdraws it; every
 //! change that caches and resource servers must hear of is logged in commit order, so the
 //! revocation feed can resume from any point it still holds; grants are listed by company.
 
@@ -13,7 +13,7 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for column in [text_null(C::Successor), text_null(C::Reply)] {
+        for column in [text_null(C::Successor), blob_null(C::Reply)] {
             m.alter_table(
                 Table::alter()
                     .table(C::RefreshTokens)

@@ -306,7 +306,7 @@ pub trait TokenStore: Send + Sync {
         &self,
         old: &TokenDigest,
         new: &RefreshTokenRecord,
-        reply: Option<&str>,
+        reply: Option<&[u8]>,
         now: i64,
     ) -> DomainResult<Rotation>;
     async fn revoke_grants(&self, grant_ids: &[String], now: i64) -> DomainResult<()>;

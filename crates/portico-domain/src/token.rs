@@ -66,7 +66,7 @@ pub struct RefreshTokenRecord {
     pub successor: Option<TokenDigest>,
     /// The answer that carried the successor, sealed under a key derived from this token (so
     /// only its holder can open it), kept for the grace window only.
-    pub reply: Option<String>,
+    pub reply: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -319,7 +319,7 @@ impl TokenStore for Store {
         &self,
         old: &TokenDigest,
         new: &RefreshTokenRecord,
-        reply: Option<&str>,
+        reply: Option<&[u8]>,
         now: i64,
     ) -> DomainResult<Rotation> {
         if self.backend() == DbBackend::Postgres {
@@ -336,7 +336,7 @@ impl TokenStore for Store {
                 new.issued_at.into(),
                 new.expires_at.into(),
                 new.rotated_at.into(),
-                reply.map(str::to_owned).into(),
+                reply.map(<[u8]>::to_vec).into(),
             ];
             let inserted = self
                 .db
@@ -364,7 +364,7 @@ impl TokenStore for Store {
             )
             .col_expr(
                 refresh::Column::Reply,
-                Expr::value(reply.map(str::to_owned)),
+                Expr::value(reply.map(<[u8]>::to_vec)),
             )
             .filter(refresh::Column::Digest.eq(old.0.as_str()))
             .filter(refresh::Column::RotatedAt.is_null())
@@ -555,7 +555,7 @@ impl TokenStore for Store {
         // A sealed answer serves the grace window only; the rotated token itself stays (its
         // reuse must still end the grant) until it expires.
         n += refresh::Entity::update_many()
-            .col_expr(refresh::Column::Reply, Expr::value(Option::<String>::None))
+            .col_expr(refresh::Column::Reply, Expr::value(Option::<Vec<u8>>::None))
             .filter(refresh::Column::Reply.is_not_null())
             .filter(refresh::Column::RotatedAt.lt(replies_before))
             .exec(&self.db)

@@ -444,7 +444,7 @@ async fn refresh_tokens_rotate_once(backend: Backend) {
 
     let r2 = refresh("rt-2", "grant-1");
     assert_eq!(
-        s.rotate_refresh_token(&r1.digest, &r2, Some("sealed-reply"), NOW + 1)
+        s.rotate_refresh_token(&r1.digest, &r2, Some(b"sealed-reply"), NOW + 1)
             .await
             .unwrap(),
         Rotation::Rotated
@@ -453,7 +453,7 @@ async fn refresh_tokens_rotate_once(backend: Backend) {
     assert_eq!(old.rotated_at, Some(NOW + 1));
     // The rotated token knows its successor and keeps the sealed answer for the grace window.
     assert_eq!(old.successor.as_ref(), Some(&r2.digest));
-    assert_eq!(old.reply.as_deref(), Some("sealed-reply"));
+    assert_eq!(old.reply.as_deref(), Some(&b"sealed-reply"[..]));
     assert_eq!(
         s.find_refresh_token(&r2.digest).await.unwrap(),
         Some((r2.clone(), grant.clone()))

@@ -10,7 +10,7 @@ pub struct Model {
     pub expires_at: i64,
     pub rotated_at: Option<i64>,
     pub successor: Option<String>,
-    pub reply: Option<String>,
+    pub reply: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
