@@ -69,10 +69,34 @@ async fn company_request_token_and_user_consent() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+
+    // Connections: the company's connection is listed; Disconnect ends it.
+    b.click_link("Connections").await;
+    b.heading("Connections").await;
+    let page = b.text("main").await;
+    for shown in [
+        "Travel Sync",
+        "Company connection",
+        "travel.profile.passport",
+        "ends a connection for good",
+    ] {
+        assert!(page.contains(shown), "{shown} missing: {page}");
+    }
+    b.screenshot("connections").await;
+    b.click("tr[data-grant] button[aria-label='Disconnect Travel Sync for Company connection']")
+        .await;
+    b.wait_text(".notice", "1 connection was disconnected")
+        .await;
+    assert!(b.text("main").await.contains("No application is connected"));
     b.sign_out().await;
 
     // A user is sent to the authorization endpoint: sign in, see what the app asks for, allow.
-    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let verifier = "browser-test-code-verifier-0123456789-abcdefghij";
+    let challenge = {
+        use base64::Engine;
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.as_ref())
+    };
     let authorize = format!(
         "/oauth2/v0/authorize?response_type=code&client_id={client_id}&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback\
          &scope=openid%20travel.profile.read%20travel.profile.passport&nonce=n-1&state=s-123&code_challenge={challenge}&code_challenge_method=S256"
@@ -112,5 +136,34 @@ async fn company_request_token_and_user_consent() {
     let q: std::collections::HashMap<_, _> = landed.query_pairs().into_owned().collect();
     assert_eq!(q.get("state").map(String::as_str), Some("s-123"));
     assert_eq!(q["code"].len(), 43);
+
+    // The app exchanges the code; the user sees it among their connected apps and disconnects.
+    let resp = app
+        .client
+        .post(app.url("/oauth2/v0/token"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", q["code"].as_str()),
+            ("redirect_uri", "https://app.example/callback"),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    b.goto("/admin").await;
+    b.click_link("Connected apps").await;
+    b.heading("Your connected applications").await;
+    assert!(b.text("main").await.contains("Travel Sync"));
+    b.screenshot("my-connections").await;
+    b.click("button[aria-label='Disconnect Travel Sync']").await;
+    b.wait_text(".notice", "1 connection was disconnected")
+        .await;
+    assert!(
+        b.text("main")
+            .await
+            .contains("No application is connected to you")
+    );
     b.close().await;
 }
