@@ -13,7 +13,7 @@ use axum::{
 };
 use portico_domain::{
     ApiSelection, AppChanges, AppRegistration, AppSpec, DomainError, DomainResult, GrantType,
-    IfVersion, PartnerApp,
+    IdTokenAlgorithm, IfVersion, PartnerApp,
 };
 use portico_oauth::params::{FormLimits, read_pairs};
 use serde::Serialize;
@@ -100,6 +100,9 @@ pub struct AppForm {
     pub redirect_uris: String,
     /// The checked grant types (`grant_type=<name>`).
     pub grant_types: Vec<String>,
+    /// How the app's ID tokens are signed (`id_token_alg`: RS256, ES256 or EdDSA); empty on a
+    /// form without the field (the registration's default, or the app's choice unchanged).
+    pub id_token_alg: String,
     /// Modify only: the version of the app the form was filled in on (a hidden field), so a
     /// change made meanwhile is not overwritten by the form's older values.
     pub version: String,
@@ -114,6 +117,7 @@ impl AppForm {
                 .iter()
                 .map(|g| g.as_str().to_owned())
                 .collect(),
+            id_token_alg: IdTokenAlgorithm::default().as_str().to_owned(),
             ..Self::default()
         }
     }
@@ -148,6 +152,7 @@ impl AppForm {
                 .iter()
                 .map(|g| g.as_str().to_owned())
                 .collect(),
+            id_token_alg: spec.id_token_signed_response_alg.as_str().to_owned(),
             version: String::new(),
         }
     }
@@ -167,6 +172,7 @@ impl AppForm {
                 .collect(),
             redirect_uris: form.text("redirect_uris"),
             grant_types: form.all("grant_type").map(str::to_owned).collect(),
+            id_token_alg: form.text("id_token_alg"),
             version: form.text("version"),
         }
     }
@@ -251,8 +257,7 @@ impl AppForm {
             apis: self.selection(),
             redirect_uris: self.redirect_uri_list(),
             grant_types: Some(self.grant_type_list()?),
-            // Set through the admin API; the console's form keeps the default.
-            id_token_signed_response_alg: None,
+            id_token_signed_response_alg: self.id_token_alg()?,
         })
     }
 
@@ -265,9 +270,21 @@ impl AppForm {
             apis: Some(self.selection()),
             redirect_uris: Some(self.redirect_uri_list()),
             grant_types: Some(self.grant_type_list()?),
-            // Not on the form: the app's choice stays as it is.
-            id_token_signed_response_alg: None,
+            id_token_signed_response_alg: self.id_token_alg()?,
         })
+    }
+
+    /// The chosen ID token algorithm; none when the form did not carry the field.
+    fn id_token_alg(&self) -> DomainResult<Option<IdTokenAlgorithm>> {
+        match self.id_token_alg.trim() {
+            "" => Ok(None),
+            v => IdTokenAlgorithm::parse(v).map(Some).ok_or_else(|| {
+                DomainError::invalid(
+                    "id_token_signed_response_alg",
+                    "choose RS256, ES256 or EdDSA",
+                )
+            }),
+        }
     }
 }
 
@@ -292,6 +309,41 @@ mod tests {
         assert!(f.checked("c"));
         assert!(!f.checked("d"));
         assert_eq!(f.text("d"), "");
+    }
+
+    #[test]
+    fn the_id_token_algorithm_is_chosen_or_left_alone() {
+        let with = |v: &str| form(&format!("name=A&id_token_alg={v}"));
+        assert_eq!(
+            with("EdDSA")
+                .registration()
+                .unwrap()
+                .id_token_signed_response_alg,
+            Some(IdTokenAlgorithm::EdDSA)
+        );
+        assert_eq!(
+            with("ES256")
+                .changes()
+                .unwrap()
+                .id_token_signed_response_alg,
+            Some(IdTokenAlgorithm::ES256)
+        );
+        // A form without the field keeps the default (or the app's choice).
+        assert_eq!(
+            form("name=A")
+                .changes()
+                .unwrap()
+                .id_token_signed_response_alg,
+            None
+        );
+        match with("HS256").registration() {
+            Err(DomainError::Invalid { field, .. }) => {
+                assert_eq!(field, "id_token_signed_response_alg")
+            }
+            other => panic!("expected a refusal naming the field, got {other:?}"),
+        }
+        // The New form starts at RS256; Modify shows the app's choice.
+        assert_eq!(AppForm::blank().id_token_alg, "RS256");
     }
 
     #[test]
