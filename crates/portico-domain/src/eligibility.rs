@@ -179,6 +179,12 @@ pub fn owner_serves(app: &PartnerApp, owner: Option<&Company>) -> Result<(), Ine
     }
 }
 
+/// Whether tokens of `app` are served at all: it is active and its owner company serves it
+/// (what the revocation feed tells resource servers about an app).
+pub fn app_serves(app: &PartnerApp, owner: Option<&Company>) -> bool {
+    app.spec.active && owner_serves(app, owner).is_ok()
+}
+
 /// The scopes a grant for `principal` may carry, or why none may be granted: first
 /// [`may_serve`], then the scope asked.
 ///
@@ -942,6 +948,10 @@ title = "Passport / Visa"
             owner_serves(&a, Some(&company(true))),
             Err(Ineligible::OwnerDisabled)
         );
+        // Served at all: active, and its owner serves it.
+        assert!(app_serves(&a, Some(&owner)));
+        assert!(!app_serves(&a, Some(&off)));
+        assert!(!app_serves(&app(owner.id, Global, false), Some(&owner)));
     }
 
     #[test]

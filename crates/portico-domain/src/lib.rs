@@ -38,8 +38,9 @@ pub use connection::{
     consent_covers,
 };
 pub use eligibility::{
-    Asked, GrantScope, Ineligible, NotEnabled, Principal, Standing, grant_scope, grantable_scopes,
-    may_serve, offered_scopes, owner_serves, scope_of, scope_with_identity, standing,
+    Asked, GrantScope, Ineligible, NotEnabled, Principal, Standing, app_serves, grant_scope,
+    grantable_scopes, may_serve, offered_scopes, owner_serves, scope_of, scope_with_identity,
+    standing,
 };
 pub use error::{DomainError, DomainResult};
 pub use ids::{AppId, CompanyId, UserId};

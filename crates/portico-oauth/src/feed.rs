@@ -13,7 +13,7 @@
 use crate::error::{OAuthError, OAuthResult};
 use crate::params::Params;
 use crate::{Inner, OAuthService, now};
-use portico_domain::{AppId, Change, CompanyId, UserId, repo::DenyState, standing};
+use portico_domain::{AppId, Change, CompanyId, UserId, app_serves, repo::DenyState, standing};
 use serde_json::{Value, json};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -202,10 +202,7 @@ impl FeedReader {
             }
             Change::App(id) => {
                 let serving = match store.app(*id).await? {
-                    Some(app) => {
-                        let owner = store.company(app.company_id).await?;
-                        app.spec.active && owner.is_some_and(|c| c.enabled)
-                    }
+                    Some(app) => app_serves(&app, store.company(app.company_id).await?.as_ref()),
                     None => false,
                 };
                 vec![event(
@@ -214,7 +211,8 @@ impl FeedReader {
                 )]
             }
             Change::Company(id) => {
-                let enabled = store.company(*id).await?.is_some_and(|c| c.enabled);
+                let company = store.company(*id).await?;
+                let enabled = company.as_ref().is_some_and(|c| c.enabled);
                 // Its own apps stop and start with it.
                 let mut events: Vec<FeedEvent> = store
                     .apps_of(*id)
@@ -224,7 +222,7 @@ impl FeedReader {
                         event(
                             "app",
                             json!({ "client_id": app.client_id(),
-                                "serving": enabled && app.spec.active }),
+                                "serving": app_serves(app, company.as_ref()) }),
                         )
                     })
                     .collect();

@@ -99,32 +99,33 @@ impl ConnectionStore for Store {
                 .await
                 .map_err(storage)?;
         }
-        // The consent goes with the connection: one grant's user and app, or everything the
-        // filter names.
-        let mut withdraw = consent::Entity::delete_many();
-        match filter.grant {
-            Some(_) => {
-                let Some((_, app, Some(user))) = ids.first() else {
-                    // A company grant (or nothing revoked): no user consented.
-                    return self.finish_disconnect(txn, &ids, audit).await;
-                };
-                withdraw = withdraw
-                    .filter(consent::Column::UserId.eq(*user))
-                    .filter(consent::Column::AppId.eq(*app));
-            }
+        // The consent goes with the connection: one grant's user and app (none for a company
+        // grant), or everything the filter names.
+        let withdraw = match filter.grant {
+            Some(_) => ids.first().and_then(|(_, app, user)| {
+                user.map(|u| {
+                    consent::Entity::delete_many()
+                        .filter(consent::Column::UserId.eq(u))
+                        .filter(consent::Column::AppId.eq(*app))
+                })
+            }),
             None => {
+                let mut d = consent::Entity::delete_many();
                 if let Some(c) = filter.company {
-                    withdraw = withdraw.filter(consent::Column::CompanyId.eq(c.0));
+                    d = d.filter(consent::Column::CompanyId.eq(c.0));
                 }
                 if let Some(a) = filter.app {
-                    withdraw = withdraw.filter(consent::Column::AppId.eq(a.0));
+                    d = d.filter(consent::Column::AppId.eq(a.0));
                 }
                 if let Some(u) = filter.user {
-                    withdraw = withdraw.filter(consent::Column::UserId.eq(u.0));
+                    d = d.filter(consent::Column::UserId.eq(u.0));
                 }
+                Some(d)
             }
+        };
+        if let Some(d) = withdraw {
+            d.exec(&txn).await.map_err(storage)?;
         }
-        withdraw.exec(&txn).await.map_err(storage)?;
         self.finish_disconnect(txn, &ids, audit).await
     }
 
