@@ -20,6 +20,7 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub admin: AdminConfig,
     pub tokens: TokensConfig,
+    pub dpop: DpopConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
 }
@@ -108,6 +109,18 @@ pub struct TokensConfig {
     pub refresh_reuse_detection_seconds: u32,
     pub authorization_code_ttl_seconds: u32,
     pub request_token_ttl_seconds: u32,
+    /// RFC 9126: every authorization request must be pushed first.
+    pub require_pushed_authorization_requests: bool,
+    /// The `expires_in` of a pushed request's `request_uri`.
+    pub par_lifetime_seconds: u32,
+}
+
+/// DPoP proofs at the token endpoint (RFC 9449).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DpopConfig {
+    pub require_nonce: bool,
+    pub proof_max_age_seconds: u32,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -203,14 +216,26 @@ impl Config {
             || t.refresh_reuse_detection_seconds == 0
             || t.authorization_code_ttl_seconds == 0
             || t.request_token_ttl_seconds == 0
+            || t.par_lifetime_seconds == 0
         {
             return Err(ConfigError::Invalid(
-                "tokens.*_ttl_seconds must be positive".into(),
+                "tokens.*_ttl_seconds and tokens.par_lifetime_seconds must be positive".into(),
+            ));
+        }
+        if t.par_lifetime_seconds > 600 {
+            return Err(ConfigError::Invalid(
+                "tokens.par_lifetime_seconds: at most 600 (a request_uri is used at once)".into(),
             ));
         }
         if t.refresh_grace_seconds > 60 {
             return Err(ConfigError::Invalid(
                 "tokens.refresh_grace_seconds: at most 60 (a lost answer is retried at once)"
+                    .into(),
+            ));
+        }
+        if !(5..=600).contains(&self.dpop.proof_max_age_seconds) {
+            return Err(ConfigError::Invalid(
+                "dpop.proof_max_age_seconds: between 5 and 600 (a proof is made per request)"
                     .into(),
             ));
         }
@@ -351,6 +376,23 @@ mod tests {
         assert_eq!(c.log.format, LogFormat::Json);
         let e = load(&[("PORTICO_SANDBOX_ENABLED", "maybe")]).unwrap_err();
         assert!(e.to_string().contains("PORTICO_SANDBOX_ENABLED"), "{e}");
+    }
+
+    #[test]
+    fn pushed_authorization_settings_are_bounded() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.tokens.par_lifetime_seconds, 60);
+        assert!(!c.tokens.require_pushed_authorization_requests);
+        let c = load(&[(
+            "PORTICO_TOKENS_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",
+            "true",
+        )])
+        .unwrap();
+        assert!(c.tokens.require_pushed_authorization_requests);
+        for bad in ["0", "601"] {
+            let e = load(&[("PORTICO_TOKENS_PAR_LIFETIME_SECONDS", bad)]).unwrap_err();
+            assert!(e.to_string().contains("par_lifetime_seconds"), "{e}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::config::{Config, ConfigError};
 use portico_domain::{ApiCatalog, CatalogError, DomainError, FailureBudget};
 use portico_http::{AppState, HttpSettings, health::Readiness};
-use portico_oauth::{OAuthService, OAuthSettings, keys::MasterKey};
+use portico_oauth::{OAuthService, OAuthSettings, PushedAuthorizationSettings, keys::MasterKey};
 use portico_registry::{Registry, RegistrySettings, Sandbox};
 use portico_store::Store;
 use std::sync::Arc;
@@ -171,6 +171,14 @@ pub fn oauth_settings(config: &Config, issuer: String) -> OAuthSettings {
             config.limits.client_failures_burst,
             config.limits.client_failures_per_minute,
         ),
+        dpop: portico_oauth::settings::DpopSettings {
+            require_nonce: config.dpop.require_nonce,
+            max_age: config.dpop.proof_max_age_seconds.into(),
+        },
+        par: PushedAuthorizationSettings {
+            required: config.tokens.require_pushed_authorization_requests,
+            lifetime: config.tokens.par_lifetime_seconds.into(),
+        },
     }
 }
 

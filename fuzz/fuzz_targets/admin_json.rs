@@ -80,6 +80,7 @@ static APP: LazyLock<PartnerApp> = LazyLock::new(|| {
         redirect_uris: vec!["https://partner.example/callback".into()],
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         id_token_signed_response_alg: Default::default(),
+        security: Default::default(),
     }
     .validate(&CATALOG)
     .unwrap();

@@ -9,6 +9,7 @@ mod m20261202_000003_failure_budgets;
 mod m20261202_000010_versions;
 mod m20261202_000020_oidc;
 mod m20261202_000030_connections;
+mod m20261202_000040_client_keys;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_versions::Migration),
             Box::new(m20261202_000020_oidc::Migration),
             Box::new(m20261202_000030_connections::Migration),
+            Box::new(m20261202_000040_client_keys::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@
 //! chromium-driver`); without them the tests are skipped, or fail when `CI=true`. Screenshots
 //! of each page land in target/screenshots/.
 
+mod client_auth;
 mod harness;
 mod oauth;
 mod security;

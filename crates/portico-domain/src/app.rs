@@ -1,7 +1,8 @@
 //! Partner applications: what is registered, and the rules of its review and visibility.
 
 use crate::{
-    ApiCatalog, ApiSelection, AppId, CompanyId, DomainError, DomainResult, UserId, validate,
+    ApiCatalog, ApiSelection, AppId, ClientAuthMethod, ClientSecurity, ClientSecurityChanges,
+    CompanyId, DomainError, DomainResult, UserId, validate,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -140,6 +141,8 @@ pub struct AppSpec {
     pub grant_types: Vec<GrantType>,
     #[serde(default)]
     pub id_token_signed_response_alg: IdTokenAlgorithm,
+    #[serde(flatten)]
+    pub security: ClientSecurity,
 }
 
 impl PartnerApp {
@@ -297,6 +300,15 @@ pub struct AppRegistration {
     /// Defaults to RS256.
     #[serde(default)]
     pub id_token_signed_response_alg: Option<IdTokenAlgorithm>,
+    /// Defaults to client_secret_basic and client_secret_post.
+    #[serde(default)]
+    pub token_endpoint_auth_methods: Option<Vec<ClientAuthMethod>>,
+    #[serde(default)]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(default)]
+    pub dpop_bound_access_tokens: Option<bool>,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 fn yes() -> bool {
@@ -315,6 +327,13 @@ impl AppRegistration {
                 .grant_types
                 .unwrap_or_else(|| vec![GrantType::AuthorizationCode, GrantType::RefreshToken]),
             id_token_signed_response_alg: self.id_token_signed_response_alg.unwrap_or_default(),
+            security: ClientSecurityChanges {
+                token_endpoint_auth_methods: self.token_endpoint_auth_methods,
+                jwks: self.jwks,
+                dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+                require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            }
+            .apply(&ClientSecurity::default())?,
         }
         .validate(catalog)
     }
@@ -331,6 +350,17 @@ pub struct AppChanges {
     pub redirect_uris: Option<Vec<String>>,
     pub grant_types: Option<Vec<GrantType>>,
     pub id_token_signed_response_alg: Option<IdTokenAlgorithm>,
+    pub token_endpoint_auth_methods: Option<Vec<ClientAuthMethod>>,
+    /// JSON `null` removes the keys.
+    #[serde(default, deserialize_with = "present")]
+    pub jwks: Option<serde_json::Value>,
+    pub dpop_bound_access_tokens: Option<bool>,
+    pub require_pushed_authorization_requests: Option<bool>,
+}
+
+/// A member that is present, even as `null`, is `Some` (`Some(Value::Null)` for `null`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 impl AppChanges {
@@ -351,6 +381,13 @@ impl AppChanges {
             id_token_signed_response_alg: self
                 .id_token_signed_response_alg
                 .unwrap_or(current.id_token_signed_response_alg),
+            security: ClientSecurityChanges {
+                token_endpoint_auth_methods: self.token_endpoint_auth_methods,
+                jwks: self.jwks,
+                dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+                require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            }
+            .apply(&current.security)?,
         }
         .validate(catalog)
     }
@@ -413,6 +450,7 @@ impl AppSpec {
             redirect_uris,
             grant_types: grants.into_iter().collect(),
             id_token_signed_response_alg: self.id_token_signed_response_alg,
+            security: self.security,
         })
     }
 }
@@ -537,6 +575,10 @@ mod tests {
             redirect_uris: vec!["https://app.example/cb".into()],
             grant_types: None,
             id_token_signed_response_alg: None,
+            token_endpoint_auth_methods: None,
+            jwks: None,
+            dpop_bound_access_tokens: None,
+            require_pushed_authorization_requests: None,
         }
     }
 

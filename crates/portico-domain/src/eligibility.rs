@@ -392,6 +392,7 @@ mod tests {
                 redirect_uris: vec!["https://app.example/cb".into()],
                 grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
                 id_token_signed_response_alg: Default::default(),
+                security: Default::default(),
             },
             visibility,
             review: Review::draft(),

@@ -7,6 +7,7 @@ mod app;
 mod audit;
 mod catalog;
 mod change;
+mod client_auth;
 mod company;
 mod connection;
 mod eligibility;
@@ -32,6 +33,7 @@ pub use app::{
 pub use audit::{AuditAction, AuditEntry, AuditEvent, AuditQuery};
 pub use catalog::{ApiCatalog, ApiSelection, CatalogError, SensitiveDataGroup, WebServiceApi};
 pub use change::{Change, Notice};
+pub use client_auth::{ClientAuthMethod, ClientSecurity, ClientSecurityChanges, MAX_CLIENT_KEYS};
 pub use company::{Company, CompanyChanges, Edition, NewCompany};
 pub use connection::{
     Connection, ConnectionFilter, MAX_CONNECTIONS_LISTED, RememberedConsent, consent_after_allow,

@@ -172,13 +172,13 @@ pub trait RequestTokenStore: Send + Sync {
 pub trait SignInStore: UserStore + CompanyStore {}
 impl<T: UserStore + CompanyStore + ?Sized> SignInStore for T {}
 
-/// What housekeeping deletes: expired codes, request tokens, refresh tokens (and their grants
-/// once empty) and revoked-token entries past their expiry; rotated refresh tokens rotated
-/// before `rotated_before` (kept that long to detect their reuse); sealed refresh replies of
-/// tokens rotated before `replies_before` (the grace window); change-log rows before
-/// `changes_before` (a feed reader further behind gets a snapshot). A revoked grant and its
-/// refresh tokens stay while access tokens of it may live (revoked at or after
-/// `grants_revoked_before`): an unknown grant reads as not revoked.
+/// What housekeeping deletes: expired codes, request tokens, pushed authorization requests,
+/// refresh tokens (and their grants once empty) and revoked-token entries past their expiry;
+/// rotated refresh tokens rotated before `rotated_before` (kept that long to detect their
+/// reuse); sealed refresh replies of tokens rotated before `replies_before` (the grace
+/// window); change-log rows before `changes_before` (a feed reader further behind gets a
+/// snapshot). A revoked grant and its refresh tokens stay while access tokens of it may live
+/// (revoked at or after `grants_revoked_before`): an unknown grant reads as not revoked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Purge {
     pub now: i64,
@@ -261,6 +261,50 @@ impl<T> RegistryStore for T where
         + FailureStore
         + RequestTokenStore
 {
+}
+
+/// The `jti`s already used (of client assertions and DPoP proofs), shared by every node: a
+/// replay is refused wherever it arrives. Kept until the token they came in could no longer
+/// be accepted anyway.
+#[async_trait]
+pub trait ReplayStore: Send + Sync {
+    /// Records `digest` until `expires_at`; false when it was recorded before (a replay).
+    async fn first_use(&self, digest: &TokenDigest, expires_at: i64) -> DomainResult<bool>;
+    /// Forgets what expired before `now`.
+    async fn purge_used(&self, now: i64) -> DomainResult<u64>;
+}
+
+/// An authorization request waiting at the authorization endpoint (RFC 9126), stored under the
+/// digest of its `request_uri`, never the URI itself. Expired ones go with [`Purge`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushedRequest {
+    pub digest: TokenDigest,
+    pub app_id: AppId,
+    /// The request's parameters, form-encoded.
+    pub params: String,
+    pub expires_at: i64,
+}
+
+/// Pushed authorization requests, shared by every node.
+#[async_trait]
+pub trait PushedRequestStore: Send + Sync {
+    async fn insert_pushed_request(&self, request: &PushedRequest) -> DomainResult<()>;
+    /// Deletes the live request `digest` of `client` and returns its parameters, in one
+    /// statement: of concurrent callers, on any node, exactly one gets them. Another client's,
+    /// an expired or an unknown one is `None` (and left alone).
+    async fn take_pushed_request(
+        &self,
+        digest: &TokenDigest,
+        client: AppId,
+        now: i64,
+    ) -> DomainResult<Option<String>>;
+    /// The parameters of the live request `digest` of `client`, left in place.
+    async fn pushed_request(
+        &self,
+        digest: &TokenDigest,
+        client: AppId,
+        now: i64,
+    ) -> DomainResult<Option<String>>;
 }
 
 /// The token service's storage. Revocations announce themselves like registry changes do.

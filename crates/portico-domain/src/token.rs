@@ -41,6 +41,9 @@ pub struct TokenGrant {
     pub resources: Option<String>,
     /// When the user signed in, for the `auth_time` of ID tokens issued on refresh.
     pub auth_time: Option<i64>,
+    /// The DPoP key (RFC 7638 thumbprint) the grant's tokens are bound to: its refresh tokens
+    /// need a proof of this key.
+    pub dpop_jkt: Option<String>,
 }
 
 impl TokenGrant {
@@ -87,6 +90,8 @@ pub struct AuthorizationCodeRecord {
     /// The resources asked at the authorization endpoint (RFC 8707), space-separated; the
     /// grant is bound to them. None: not bound.
     pub resources: Option<String>,
+    /// RFC 9449 §10: the DPoP key (thumbprint) whose proof must come with the exchange.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What redeeming an authorization code found.

@@ -1,18 +1,22 @@
 //! The authorization endpoint: oxide-auth validates the request (client, exact redirect URI,
 //! response type, scope, PKCE) and issues the code; around it, the user signs in and consents,
 //! and the app must be enabled for the user's company. Until the redirect URI is known to be
-//! registered, errors are shown on a page, never redirected (RFC 6749 §4.1.2.1).
+//! registered, errors are shown on a page, never redirected (RFC 6749 §4.1.2.1). [`validate`]
+//! is also what the PAR endpoint checks a pushed request with; a request by `request_uri` is
+//! opened and settled by `par`.
 
+use crate::directory::ClientEntry;
 use crate::error::OAuthError;
 use crate::issue::Principal;
-use crate::oxide::{self, AuthorizationRefusal, CodeExtras, Refusal};
+use crate::oxide::{self, AuthorizationRefusal, CodeExtras, PendingAuthorization, Refusal};
 use crate::params::Params;
-use crate::{OAuthService, now};
+use crate::{Inner, OAuthService, now, par};
 use portico_domain::{
     Actor, GrantType, Identity, OidcRequestError, PartnerApp, Prompt, RememberedConsent, ScopeSet,
     SignInNeed, check_nonce, consent_after_allow, consent_covers, join_resources,
     normalize_redirect_uri, parse_max_age, sign_in_need,
 };
+use std::sync::Arc;
 use url::Url;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +45,10 @@ pub struct Consent {
     pub scopes: Vec<ConsentScope>,
     /// Where the decision sends the browser (the registered redirect URI in use).
     pub redirect_uri: String,
+    /// The request the form posts back with the decision (for a pushed request, its
+    /// `client_id` and `request_uri` only).
+    #[serde(skip)]
+    pub form: Vec<(String, String)>,
 }
 
 /// What the HTTP layer does next.
@@ -60,14 +68,22 @@ pub enum AuthorizeStep {
     Redirect(String),
 }
 
-fn refuse(status: u16, message: impl Into<String>) -> AuthorizeStep {
+pub(crate) fn refuse(status: u16, message: impl Into<String>) -> AuthorizeStep {
     AuthorizeStep::Refuse {
         status,
         message: message.into(),
     }
 }
 
-fn failed(e: &OAuthError) -> AuthorizeStep {
+/// A `request_uri` that cannot be used: a page, since nothing says where to redirect.
+pub(crate) fn invalid_request_uri() -> AuthorizeStep {
+    let e = OAuthError::InvalidRequestUri(
+        "the request_uri is unknown, expired, already used, or was pushed by another client".into(),
+    );
+    refuse(400, format!("{}: {}", e.code(), e.description()))
+}
+
+pub(crate) fn failed(e: &OAuthError) -> AuthorizeStep {
     tracing::error!(error = %e, "authorization failed on our side");
     refuse(
         500,
@@ -102,8 +118,132 @@ fn resume_with(params: &Params, fresh: bool) -> Vec<(String, String)> {
         .collect()
 }
 
+/// An authorization request that passed every check made before the user is involved.
+pub(crate) struct ValidRequest<'a> {
+    pub pending: PendingAuthorization<'a>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub nonce: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to.
+    pub dpop_jkt: Option<String>,
+}
+
+/// Why an authorization request is invalid.
+pub(crate) enum Invalid {
+    /// Not to be redirected: the redirect URI cannot be trusted (a page).
+    Page(OAuthError),
+    /// The error, and the redirect that tells the client (its redirect URI is registered).
+    Redirect {
+        url: String,
+        error: OAuthError,
+    },
+    Server(OAuthError),
+}
+
+impl Invalid {
+    /// The error as the PAR endpoint answers it (RFC 9126 §2.3): no redirect there.
+    pub(crate) fn into_error(self) -> OAuthError {
+        match self {
+            Self::Page(e) | Self::Redirect { error: e, .. } | Self::Server(e) => e,
+        }
+    }
+
+    fn step(self) -> AuthorizeStep {
+        match self {
+            Self::Page(e) => refuse(400, e.description()),
+            Self::Redirect { url, .. } => AuthorizeStep::Redirect(url),
+            Self::Server(e) => failed(&e),
+        }
+    }
+}
+
+fn redirected(pending: &PendingAuthorization<'_>, why: Refusal, error: OAuthError) -> Invalid {
+    Invalid::Redirect {
+        url: pending.refuse(why, &error.description()),
+        error,
+    }
+}
+
+/// The checks of an authorization request for `client`, before anything is shown: the
+/// authorization endpoint's, and the PAR endpoint's on what is pushed (RFC 9126 §2.1).
+pub(crate) async fn validate<'a>(
+    inner: &'a Inner,
+    client: Arc<ClientEntry>,
+    params: &'a Params,
+    now: i64,
+) -> Result<ValidRequest<'a>, Invalid> {
+    // The redirect URI as the client wrote it must have a normal form (the domain's one
+    // rule, as at registration). oxide-auth's URL parser would rewrite `127.1` to
+    // `127.0.0.1` before the registrar saw it, so this is checked on the raw parameter; a
+    // refused URI is never redirected to.
+    if let Some(Err(refused)) = params.get("redirect_uri").map(normalize_redirect_uri) {
+        return Err(Invalid::Page(OAuthError::invalid_request(format!(
+            "the redirect_uri {refused}"
+        ))));
+    }
+    let pending = match oxide::authorization_request(inner, client.clone(), params, now).await {
+        Ok(p) => p,
+        Err(AuthorizationRefusal::Page(e)) => return Err(Invalid::Page(e)),
+        Err(AuthorizationRefusal::Redirect { url, error }) => {
+            return Err(Invalid::Redirect { url, error });
+        }
+        Err(AuthorizationRefusal::Server(e)) => return Err(Invalid::Server(e)),
+    };
+    let app = &client.app;
+    if !app.spec.active {
+        return Err(redirected(
+            &pending,
+            Refusal::UnauthorizedClient,
+            OAuthError::UnauthorizedClient("application is not active".into()),
+        ));
+    }
+    if !app.allows_grant(GrantType::AuthorizationCode) {
+        return Err(redirected(
+            &pending,
+            Refusal::UnauthorizedClient,
+            OAuthError::UnauthorizedClient(
+                "the application is not registered for the authorization_code grant".into(),
+            ),
+        ));
+    }
+    // OpenID Connect's parameters (Core §3.1.2.1): refused by redirect when malformed.
+    let oidc = (|| {
+        Ok::<_, OidcRequestError>((
+            Prompt::parse(params.get("prompt"))?,
+            parse_max_age(params.get("max_age"))?,
+            check_nonce(params.get("nonce"))?.map(str::to_owned),
+        ))
+    })();
+    let (prompt, max_age, nonce) = match oidc {
+        Ok(v) => v,
+        Err(e) => return Err(redirected(&pending, Refusal::InvalidRequest, e.into())),
+    };
+    let dpop_jkt = match params.get("dpop_jkt") {
+        None => None,
+        Some(jkt) if crate::dpop::is_thumbprint(jkt) => Some(jkt.to_owned()),
+        Some(_) => {
+            return Err(redirected(
+                &pending,
+                Refusal::InvalidRequest,
+                OAuthError::invalid_request(
+                    "dpop_jkt must be a JWK SHA-256 thumbprint (43 base64url characters)",
+                ),
+            ));
+        }
+    };
+    Ok(ValidRequest {
+        pending,
+        prompt,
+        max_age,
+        nonce,
+        dpop_jkt,
+    })
+}
+
 impl OAuthService {
-    /// Handles `GET /oauth2/v0/authorize` (no decision yet) and the consent form's POST.
+    /// Handles `GET /oauth2/v0/authorize` (no decision yet) and the consent form's POST. With
+    /// a `request_uri` (RFC 9126 §4), the pushed request is run instead: every other
+    /// parameter but `client_id` is ignored (see `par`).
     pub async fn authorize(
         &self,
         params: &Params,
@@ -112,13 +252,6 @@ impl OAuthService {
     ) -> AuthorizeStep {
         let inner = &*self.inner;
         let now = now();
-        // The redirect URI as the client wrote it must have a normal form (the domain's one
-        // rule, as at registration). oxide-auth's URL parser would rewrite `127.1` to
-        // `127.0.0.1` before the registrar saw it, so this is checked on the raw parameter; a
-        // refused URI is never redirected to.
-        if let Some(Err(refused)) = params.get("redirect_uri").map(normalize_redirect_uri) {
-            return refuse(400, format!("the redirect_uri {refused}"));
-        }
         let client = match params
             .get("client_id")
             .and_then(crate::client::parse_client_id)
@@ -132,40 +265,54 @@ impl OAuthService {
         let Some(client) = client else {
             return refuse(400, "unknown client_id");
         };
-        let pending = match oxide::authorization_request(inner, client.clone(), params, now).await {
-            Ok(p) => p,
-            Err(AuthorizationRefusal::Page(e)) => return refuse(400, e.description()),
-            Err(AuthorizationRefusal::Redirect(url)) => return AuthorizeStep::Redirect(url),
-            Err(AuthorizationRefusal::Server(e)) => return failed(&e),
+        let Some(request_uri) = params.get("request_uri") else {
+            return self.run(client, params, None, user, decision, now).await;
+        };
+        let (pushed_params, pushed) =
+            match par::Pushed::open(inner, &client, request_uri, now).await {
+                Ok(Some(opened)) => opened,
+                Ok(None) => return invalid_request_uri(),
+                Err(e) => return failed(&e),
+            };
+        let step = self
+            .run(client, &pushed_params, Some(&pushed), user, decision, now)
+            .await;
+        pushed.settle(inner, step, now).await
+    }
+
+    /// One authorization request, through sign-in and consent. `pushed`: it came by
+    /// `request_uri`, and its code may only be issued once the pushed request is claimed.
+    async fn run(
+        &self,
+        client: Arc<ClientEntry>,
+        params: &Params,
+        pushed: Option<&par::Pushed>,
+        user: Option<SignedInUser<'_>>,
+        decision: Option<Decision>,
+        now: i64,
+    ) -> AuthorizeStep {
+        let inner = &*self.inner;
+        let ValidRequest {
+            pending,
+            prompt,
+            max_age,
+            nonce,
+            dpop_jkt,
+        } = match validate(inner, client.clone(), params, now).await {
+            Ok(v) => v,
+            Err(invalid) => return invalid.step(),
         };
         let app = &client.app;
-        if !app.spec.active {
-            return AuthorizeStep::Redirect(
-                pending.refuse(Refusal::UnauthorizedClient, "application is not active"),
-            );
-        }
-        if !app.allows_grant(GrantType::AuthorizationCode) {
+        // RFC 9126 §5/§6: the redirect URI is registered, so the client is told by redirect.
+        if pushed.is_none()
+            && (inner.settings.par.required
+                || app.spec.security.require_pushed_authorization_requests)
+        {
             return AuthorizeStep::Redirect(pending.refuse(
-                Refusal::UnauthorizedClient,
-                "the application is not registered for the authorization_code grant",
+                Refusal::InvalidRequest,
+                "authorization requests must be pushed first (RFC 9126): send client_id and request_uri",
             ));
         }
-        // OpenID Connect's parameters (Core §3.1.2.1): refused by redirect when malformed.
-        let oidc = (|| {
-            Ok::<_, OidcRequestError>((
-                Prompt::parse(params.get("prompt"))?,
-                parse_max_age(params.get("max_age"))?,
-                check_nonce(params.get("nonce"))?.map(str::to_owned),
-            ))
-        })();
-        let (prompt, max_age, nonce) = match oidc {
-            Ok(v) => v,
-            Err(e) => {
-                return AuthorizeStep::Redirect(
-                    pending.refuse(Refusal::InvalidRequest, &e.to_string()),
-                );
-            }
-        };
         match sign_in_need(prompt, max_age, user.map(|u| u.auth_time), now) {
             SignInNeed::Signed => {}
             SignInNeed::LoginRequired => {
@@ -226,9 +373,13 @@ impl OAuthService {
             ));
         }
         match decision {
-            None => {
-                AuthorizeStep::Consent(self.consent(app, actor, &scope, &pending.redirect_uri()))
-            }
+            None => AuthorizeStep::Consent(self.consent(
+                app,
+                actor,
+                &scope,
+                &pending.redirect_uri(),
+                params,
+            )),
             Some(Decision::Deny) => AuthorizeStep::Redirect(
                 pending.refuse(Refusal::AccessDenied, "the user denied the request"),
             ),
@@ -242,10 +393,20 @@ impl OAuthService {
                         );
                     }
                 };
+                // A pushed request is claimed before anything is issued: of two consent
+                // forms posted at once, only one makes a code.
+                if let Some(p) = pushed {
+                    match p.claim(inner, now).await {
+                        Ok(true) => {}
+                        Ok(false) => return invalid_request_uri(),
+                        Err(e) => return failed(&e),
+                    }
+                }
                 let extras = CodeExtras {
                     nonce,
                     auth_time: Some(auth_time),
                     resources,
+                    dpop_jkt,
                 };
                 if user_decided {
                     let consent = RememberedConsent {
@@ -267,7 +428,14 @@ impl OAuthService {
         }
     }
 
-    fn consent(&self, app: &PartnerApp, actor: &Actor, scope: &str, redirect: &Url) -> Consent {
+    fn consent(
+        &self,
+        app: &PartnerApp,
+        actor: &Actor,
+        scope: &str,
+        redirect: &Url,
+        params: &Params,
+    ) -> Consent {
         // Identity first, then in catalog order: each API, then its sensitive data groups
         // beneath it.
         let granted: std::collections::BTreeSet<&str> = scope.split(' ').collect();
@@ -330,6 +498,10 @@ impl OAuthService {
             company_name: actor.company.name.clone(),
             scopes,
             redirect_uri: redirect.to_string(),
+            form: params
+                .pairs()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
         }
     }
 }

@@ -15,7 +15,10 @@ use crate::error::OAuthResult;
 use portico_domain::{
     AppId, Change, Company, CompanyId, FailureBudget, Notice, PartnerApp, RefreshTokenRecord,
     RequestTokenRecord, TokenDigest, TokenGrant, User, UserId,
-    repo::{ChangeNotices, ClientSecrets, FeedStore, RegistryStore, TokenStore},
+    repo::{
+        ChangeNotices, ClientSecrets, FeedStore, PushedRequestStore, RegistryStore, ReplayStore,
+        TokenStore,
+    },
 };
 use portico_guard::Limiter;
 use std::collections::HashMap;
@@ -24,8 +27,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// Everything the token service reads from storage.
-pub trait OAuthStore: RegistryStore + TokenStore + FeedStore + ChangeNotices {}
-impl<T: RegistryStore + TokenStore + FeedStore + ChangeNotices> OAuthStore for T {}
+pub trait OAuthStore:
+    RegistryStore + TokenStore + ReplayStore + PushedRequestStore + FeedStore + ChangeNotices
+{
+}
+impl<T> OAuthStore for T where
+    T: RegistryStore + TokenStore + ReplayStore + PushedRequestStore + FeedStore + ChangeNotices
+{
+}
 
 /// Caches of stored values are dropped wholesale past this many entries: crude, but it bounds
 /// memory without an eviction policy on the hot path, and a dropped value is only reloaded.
@@ -41,6 +50,8 @@ pub struct ClientEntry {
     /// One verification at a time per presented secret: concurrent first requests with the
     /// same secret wait and then hit `verified`. Entries live while a verification runs.
     pub(crate) verifying: Mutex<HashMap<TokenDigest, Arc<tokio::sync::Mutex<()>>>>,
+    /// The app's public keys for `private_key_jwt`, parsed once.
+    pub(crate) keys: Option<portico_jose::JwkSet>,
 }
 
 struct Cache<K, V> {
@@ -307,6 +318,7 @@ impl Directory {
             );
             Ok(app.zip(secrets).map(|(app, secrets)| {
                 Arc::new(ClientEntry {
+                    keys: app.spec.security.keys(),
                     app,
                     secrets,
                     verified: Mutex::new(Vec::new()),

@@ -18,6 +18,19 @@ pub enum OAuthError {
     UnsupportedGrantType(String),
     #[error("{0}")]
     InvalidScope(String),
+    /// An authorization request's `response_type` other than `code` (RFC 6749 §4.1.2.1).
+    #[error("{0}")]
+    UnsupportedResponseType(String),
+    /// RFC 9126 §4: a `request_uri` unknown, expired, used, or pushed by another client.
+    #[error("{0}")]
+    InvalidRequestUri(String),
+    /// RFC 9449 §5: the DPoP proof is missing (where required), malformed, for another
+    /// request, replayed, or made with another key than the token is bound to.
+    #[error("{0}")]
+    InvalidDpopProof(String),
+    /// RFC 9449 §8: the server wants a proof with its nonce; `nonce` goes in `DPoP-Nonce`.
+    #[error("the DPoP proof must carry the server's nonce (DPoP-Nonce)")]
+    UseDpopNonce { nonce: String },
     /// RFC 8707 §2: a resource that is malformed, unknown, not granted, or that serves none of
     /// the scopes asked.
     #[error("{0}")]
@@ -43,7 +56,11 @@ impl OAuthError {
             Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
+            Self::UnsupportedResponseType(_) => "unsupported_response_type",
+            Self::InvalidRequestUri(_) => "invalid_request_uri",
             Self::InvalidTarget(_) => "invalid_target",
+            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
+            Self::UseDpopNonce { .. } => "use_dpop_nonce",
             // OAuth has no rate-limit code; this one tells a client to come back later.
             Self::TooManyAttempts { .. } | Self::Busy { .. } => "temporarily_unavailable",
             Self::Server(_) => "server_error",

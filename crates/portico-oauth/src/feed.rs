@@ -10,6 +10,7 @@
 //! serves the same feed: the log is in the shared database, and any node's notice (or, when
 //! notices are lost, a poll every second) wakes the readers.
 
+use crate::client::Endpoint;
 use crate::error::{OAuthError, OAuthResult};
 use crate::params::Params;
 use crate::{Inner, OAuthService, now};
@@ -57,7 +58,12 @@ impl OAuthService {
     ) -> Result<FeedReader, FeedRefusal> {
         let client = self
             .inner
-            .authenticated_client(authorization, &Params::default(), source)
+            .authenticated_client(
+                authorization,
+                &Params::default(),
+                Endpoint::RevocationFeed,
+                source,
+            )
             .await
             .map_err(FeedRefusal::Client)?;
         if !client.app.resource_server {

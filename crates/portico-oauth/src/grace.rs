@@ -25,6 +25,9 @@ struct Reply {
     refresh_token: Option<String>,
     refresh_expires_at: Option<i64>,
     id_token: Option<String>,
+    /// A DPoP-bound answer (absent in replies sealed before DPoP: Bearer).
+    #[serde(default)]
+    dpop: bool,
 }
 
 fn key(old_token: &str) -> LessSafeKey {
@@ -43,6 +46,7 @@ pub(crate) fn seal(old_token: &str, tokens: &IssuedTokens, now: i64) -> Vec<u8> 
         refresh_token: tokens.refresh_token.as_ref().map(|t| t.expose().to_owned()),
         refresh_expires_at: tokens.refresh_expires_at,
         id_token: tokens.id_token.clone(),
+        dpop: tokens.token_type == "DPoP",
     };
     let mut buf = serde_json::to_vec(&reply).expect("a reply serializes");
     let mut nonce = [0u8; NONCE_LEN];
@@ -80,6 +84,7 @@ pub(crate) fn open(old_token: &str, raw: &[u8], now: i64) -> Option<IssuedTokens
         refresh_token: reply.refresh_token.map(PlainSecret::from_string),
         refresh_expires_at: reply.refresh_expires_at,
         id_token: reply.id_token,
+        token_type: if reply.dpop { "DPoP" } else { "Bearer" },
     })
 }
 
@@ -95,6 +100,7 @@ mod tests {
             refresh_token: Some(PlainSecret::from_string("next".into())),
             refresh_expires_at: Some(99),
             id_token: None,
+            token_type: "DPoP",
         }
     }
 
@@ -105,6 +111,7 @@ mod tests {
         assert_eq!(again.access_token, "at");
         assert_eq!(again.expires_in, 3597);
         assert_eq!(again.refresh_token.unwrap().expose(), "next");
+        assert_eq!(again.token_type, "DPoP");
         assert!(open("other-token", &sealed, 1003).is_none());
         // Tampered or truncated: nothing.
         let mut bad = sealed.clone();

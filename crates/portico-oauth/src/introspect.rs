@@ -1,8 +1,8 @@
 //! Introspection (RFC 7662), revocation (RFC 7009), and Concur's "revoke all of this user's
 //! tokens for this app" (`DELETE /app-mgmt/v0/connections`).
 
-use crate::client::PresentedClient;
-use crate::directory::ClientEntry;
+use crate::client::Endpoint;
+use crate::dpop::ResourceRequest;
 use crate::error::{OAuthError, OAuthResult};
 use crate::issue::Principal;
 use crate::jwt::{self, AccessClaims, Audience};
@@ -28,6 +28,12 @@ pub enum BearerError {
     InvalidToken(String),
     #[error("{0}")]
     InsufficientScope(String),
+    /// RFC 9449 §7.1: the DPoP proof of a request with a DPoP-bound token is missing or wrong.
+    #[error("{0}")]
+    InvalidDpopProof(String),
+    /// RFC 9449 §9: a proof with the server's nonce is needed; `nonce` goes in `DPoP-Nonce`.
+    #[error("the DPoP proof must carry the server's nonce")]
+    UseDpopNonce { nonce: String },
     #[error("internal error: {0}")]
     Server(String),
 }
@@ -38,26 +44,6 @@ fn looks_like_jwt(token: &str) -> bool {
 }
 
 impl Inner {
-    pub(crate) async fn authenticated_client(
-        &self,
-        authorization: Option<&str>,
-        params: &Params,
-        source: IpAddr,
-    ) -> OAuthResult<Arc<ClientEntry>> {
-        let presented = PresentedClient::from_request(authorization, params)?;
-        let client = self
-            .directory
-            .authenticate(&presented, source, now())
-            .await?;
-        if !client.app.spec.active {
-            return Err(OAuthError::InvalidClient {
-                description: "application is not active".into(),
-                basic: presented.method == crate::client::AuthMethod::Basic,
-            });
-        }
-        Ok(client)
-    }
-
     /// Claims of a valid, unexpired access token that nothing has revoked or disabled since.
     pub(crate) async fn live_access_token(
         &self,
@@ -161,7 +147,7 @@ impl Inner {
         ) {
             return Ok(None);
         }
-        Ok(Some(json!({
+        let mut active = json!({
             "active": true,
             "token_type": "refresh_token",
             "aud": Audience::of(&resources),
@@ -173,7 +159,11 @@ impl Inner {
             "iat": record.issued_at,
             "exp": record.expires_at,
             "iss": self.settings.issuer,
-        })))
+        });
+        if let Some(jkt) = &grant.dpop_jkt {
+            active["cnf"] = json!({ "jkt": jkt });
+        }
+        Ok(Some(active))
     }
 }
 
@@ -190,28 +180,35 @@ impl OAuthService {
         let inner = &*self.inner;
         let params = Params::parse(body)?;
         let caller = inner
-            .authenticated_client(authorization, &params, source)
+            .authenticated_client(authorization, &params, Endpoint::Introspection, source)
             .await?;
         let token = params.require("token")?;
         let inactive = json!({ "active": false });
         if looks_like_jwt(token) {
             return Ok(match inner.live_access_token(token).await? {
-                Some(c) if inner.may_see(&caller.app, &c.client_id, c.aud.iter()) => json!({
-                    "active": true,
-                    "token_type": "Bearer",
-                    "scope": c.scope,
-                    "client_id": c.client_id,
-                    "sub": c.sub,
-                    "company_id": c.company_id,
-                    "principal_type": c.principal_type,
-                    "sensitive_data_groups": c.sensitive_data_groups,
-                    "exp": c.exp,
-                    "iat": c.iat,
-                    "nbf": c.nbf,
-                    "iss": c.iss,
-                    "aud": c.aud,
-                    "jti": c.jti,
-                }),
+                Some(c) if inner.may_see(&caller.app, &c.client_id, c.aud.iter()) => {
+                    let mut active = json!({
+                        "active": true,
+                        // RFC 9449 §6.2: a bound token says so, and by which key.
+                        "token_type": if c.cnf.is_some() { "DPoP" } else { "Bearer" },
+                        "scope": c.scope,
+                        "client_id": c.client_id,
+                        "sub": c.sub,
+                        "company_id": c.company_id,
+                        "principal_type": c.principal_type,
+                        "sensitive_data_groups": c.sensitive_data_groups,
+                        "exp": c.exp,
+                        "iat": c.iat,
+                        "nbf": c.nbf,
+                        "iss": c.iss,
+                        "aud": c.aud,
+                        "jti": c.jti,
+                    });
+                    if let Some(cnf) = &c.cnf {
+                        active["cnf"] = json!(cnf);
+                    }
+                    active
+                }
                 _ => inactive,
             });
         }
@@ -233,7 +230,7 @@ impl OAuthService {
         let inner = &*self.inner;
         let params = Params::parse(body)?;
         let caller = inner
-            .authenticated_client(authorization, &params, source)
+            .authenticated_client(authorization, &params, Endpoint::Revocation, source)
             .await?;
         let token = params.require("token")?;
         let now = now();
@@ -258,16 +255,13 @@ impl OAuthService {
 
     /// `DELETE /app-mgmt/v0/connections` with a user's access token: revokes every grant of
     /// that user for that app (and so every token of theirs for it). Returns how many.
-    pub async fn revoke_connections(&self, bearer: &str) -> Result<usize, BearerError> {
+    pub async fn revoke_connections(
+        &self,
+        presented: &ResourceRequest<'_>,
+    ) -> Result<usize, BearerError> {
         let inner = &*self.inner;
         let server = |e: OAuthError| BearerError::Server(e.to_string());
-        let claims = inner
-            .live_access_token(bearer)
-            .await
-            .map_err(server)?
-            .ok_or_else(|| {
-                BearerError::InvalidToken("the access token is invalid, expired or revoked".into())
-            })?;
+        let claims = inner.resource_access(presented).await?;
         let (PrincipalType::User, Ok(user), Ok(app)) = (
             claims.principal_type,
             claims.sub.parse(),

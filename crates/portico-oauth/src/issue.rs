@@ -4,8 +4,7 @@
 
 use crate::Inner;
 use crate::error::{OAuthError, OAuthResult};
-use crate::jwt::{AccessClaims, Audience};
-use crate::params::Params;
+use crate::jwt::{AccessClaims, Audience, Confirmation};
 use portico_domain::{
     self as domain, Asked, CompanyId, DomainError, GrantScope, Ineligible, MAX_RESOURCES,
     PartnerApp, PlainSecret, PrincipalType, RefreshTokenRecord, ScopeSet, Target, TokenGrant,
@@ -51,6 +50,8 @@ pub struct IssuedTokens {
     pub refresh_expires_at: Option<i64>,
     /// OpenID Connect: for a user who asked `openid`, and for every company token.
     pub id_token: Option<String>,
+    /// `Bearer`, or `DPoP` for a token bound to a key.
+    pub token_type: &'static str,
 }
 
 /// What one issuance is for: the principal, the access token's scope and resources, and for an
@@ -63,6 +64,8 @@ pub(crate) struct Issuance<'a> {
     pub target: Option<Target>,
     pub auth_time: Option<i64>,
     pub nonce: Option<&'a str>,
+    /// The DPoP key the tokens are bound to (RFC 9449 §6: `cnf.jkt`).
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// A new grant's own scope and resources, which later refreshes stay within (the access token
@@ -241,12 +244,12 @@ impl Inner {
     /// registered), for the password grants: the user (or company) is there now.
     pub(crate) async fn grant_for(
         &self,
-        app: &PartnerApp,
+        req: &crate::grants::TokenRequest<'_>,
         principal: Principal,
-        params: &Params,
         auth_time: Option<i64>,
-        now: i64,
     ) -> OAuthResult<IssuedTokens> {
+        let (app, params, now) = (&req.client.app, req.params, req.now);
+        let dpop_jkt = req.dpop_jkt.as_deref();
         let asked = params.get("scope");
         let (scope, target) = self
             .resolve(
@@ -270,6 +273,7 @@ impl Inner {
             target,
             auth_time,
             nonce: None,
+            dpop_jkt,
         };
         self.start_grant(&issuance, grant, now).await
     }
@@ -288,14 +292,7 @@ impl Inner {
             Some(t) => Audience::of(&t.resources),
             None => Audience::One(self.settings.audience.clone()),
         };
-        let (access_token, expires_in) = self.access_token(
-            issuance.app,
-            &issuance.principal,
-            &scope,
-            audience,
-            sid,
-            now,
-        );
+        let (access_token, expires_in) = self.access_token(issuance, &scope, audience, sid, now);
         let id_token = (issuance.scope.identity.openid
             || matches!(issuance.principal, Principal::Company(_)))
         .then(|| self.id_token(issuance, &access_token, now));
@@ -310,19 +307,25 @@ impl Inner {
             refresh_token,
             refresh_expires_at,
             id_token,
+            token_type: if issuance.dpop_jkt.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            },
         }
     }
 
-    /// A signed access token for `principal`; returns the token and its lifetime.
+    /// A signed access token of an issuance (bound to its DPoP key, if any); returns the token
+    /// and its lifetime.
     pub(crate) fn access_token(
         &self,
-        app: &PartnerApp,
-        principal: &Principal,
+        issuance: &Issuance<'_>,
         scope: &ScopeSet,
         aud: Audience,
         sid: Option<&str>,
         now: i64,
     ) -> (String, i64) {
+        let (app, principal, dpop_jkt) = (issuance.app, &issuance.principal, issuance.dpop_jkt);
         let ttl = self.settings.access_token_ttl;
         let sub = match principal {
             Principal::User { user, .. } => user.to_string(),
@@ -348,6 +351,9 @@ impl Inner {
             company_id: principal.company(),
             sensitive_data_groups: scope.sensitive_data_groups(&self.catalog),
             sid: sid.map(str::to_owned),
+            cnf: dpop_jkt.map(|jkt| Confirmation {
+                jkt: jkt.to_owned(),
+            }),
         };
         (claims.sign(&self.keys()), ttl)
     }
@@ -394,6 +400,7 @@ impl Inner {
             revoked_at: None,
             resources: new.resources,
             auth_time: issuance.auth_time,
+            dpop_jkt: issuance.dpop_jkt.map(str::to_owned),
         };
         let (refresh, record) = self.new_refresh_token(&grant.id, now);
         self.directory

@@ -63,6 +63,15 @@ pub struct AccessClaims {
     /// The grant (refresh-token family) the token belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The key a DPoP-bound token is bound to (RFC 9449 §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800's confirmation claim, as DPoP uses it: the JWK SHA-256 thumbprint.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 impl AccessClaims {
@@ -187,6 +196,8 @@ mod tests {
             authorization_code_ttl: 60,
             revocation_cache_entries: 100,
             client_failures: portico_domain::FailureBudget::new(20, 10),
+            dpop: Default::default(),
+            par: Default::default(),
         }
     }
 
@@ -205,6 +216,7 @@ mod tests {
             company_id: None,
             sensitive_data_groups: vec![],
             sid: None,
+            cnf: None,
         }
     }
 

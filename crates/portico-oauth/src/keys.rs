@@ -37,8 +37,9 @@ pub enum KeyError {
     Generation,
 }
 
-/// The key that seals signing keys at rest.
-pub struct MasterKey(LessSafeKey);
+/// The key that seals signing keys at rest; every node has it, so secrets every node must
+/// share (the DPoP nonce key) are derived from it.
+pub struct MasterKey(LessSafeKey, [u8; 32]);
 
 impl MasterKey {
     pub fn from_base64(text: &str) -> Result<Self, KeyError> {
@@ -50,7 +51,18 @@ impl MasterKey {
         }
         let key = UnboundKey::new(&AES_256_GCM, &bytes)
             .map_err(|_| KeyError::BadMasterKey("rejected".into()))?;
-        Ok(Self(LessSafeKey::new(key)))
+        let mut nonce_secret = [0u8; 32];
+        let tag = aws_lc_rs::hmac::sign(
+            &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &bytes),
+            b"portico dpop nonce key",
+        );
+        nonce_secret.copy_from_slice(tag.as_ref());
+        Ok(Self(LessSafeKey::new(key), nonce_secret))
+    }
+
+    /// The secret of the DPoP nonces (RFC 9449 §8), the same on every node.
+    pub(crate) fn dpop_nonce_key(&self) -> portico_jose::NonceKey {
+        portico_jose::NonceKey::new(&self.1)
     }
 
     /// A new random master key, base64-encoded.

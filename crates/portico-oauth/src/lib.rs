@@ -1,8 +1,9 @@
 //! Portico's OAuth 2.0 service: the token endpoint's grants, one module each (`grants`), over
-//! one client authentication (`client`); the authorization endpoint (`authorize`); JWT access
-//! tokens and their keys; introspection (RFC 7662), revocation (RFC 7009), metadata (RFC 8414);
-//! and the caches that keep the hot path off the database (`directory`). oxide-auth runs the
-//! authorization request and the code exchange, behind one module (`oxide`).
+//! one client authentication (`client`); the authorization endpoint (`authorize`) and pushed
+//! authorization requests (`par`, RFC 9126); JWT access tokens and their keys; introspection
+//! (RFC 7662), revocation (RFC 7009), metadata (RFC 8414); and the caches that keep the hot
+//! path off the database (`directory`). oxide-auth runs the authorization request and the code
+//! exchange, behind one module (`oxide`).
 //!
 //! It depends on the domain, its storage ports, and `portico-guard` (argon2 pool, failure
 //! budgets, password checks); the registry's use cases and permission checks are not its
@@ -11,6 +12,7 @@
 mod authorize;
 mod client;
 pub mod directory;
+mod dpop;
 pub mod error;
 pub mod feed;
 mod grace;
@@ -22,6 +24,7 @@ pub mod jwt;
 pub mod keys;
 mod metadata;
 mod oxide;
+mod par;
 pub mod params;
 pub mod settings;
 mod token;
@@ -32,10 +35,12 @@ pub const CHANGE_LOG_RETENTION: i64 = 86_400;
 
 pub use authorize::{AuthorizeStep, Consent, ConsentScope, Decision, SignedInUser};
 pub use client::{AuthMethod, PresentedClient};
+pub use dpop::{DpopHeader, ResourceRequest, TokenScheme};
 pub use error::{OAuthError, OAuthResult};
 pub use introspect::BearerError;
 pub use issue::IssuedTokens;
-pub use settings::{OAuthSettings, SigningAlgorithm};
+pub use par::PushedAuthorization;
+pub use settings::{OAuthSettings, PushedAuthorizationSettings, SigningAlgorithm};
 
 use directory::{Directory, OAuthStore};
 use keys::{KeyError, KeyRing, MasterKey};
@@ -298,6 +303,9 @@ async fn housekeeping(inner: Weak<Inner>) {
                 Ok(n) if n > 0 => tracing::info!(rows = n, "expired tokens purged"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purging expired tokens failed"),
+            }
+            if let Err(e) = inner.directory.store().purge_used(now).await {
+                tracing::warn!(error = %e, "purging used jtis failed");
             }
             if let Err(e) = inner.directory.limiter.purge(now * 1000).await {
                 tracing::warn!(error = %e, "purging failure budgets failed");

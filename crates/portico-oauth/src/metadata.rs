@@ -31,7 +31,9 @@ impl OAuthService {
     /// RFC 8414 §2.
     pub fn metadata(&self) -> Value {
         let s = &self.inner.settings;
-        let auth_methods = ["client_secret_basic", "client_secret_post"];
+        let auth_methods = portico_domain::ClientAuthMethod::ALL.map(|m| m.as_str());
+        // Client assertions and DPoP proofs: asymmetric algorithms only (no `none`, no HMAC).
+        let jws_algs = portico_jose::ALGORITHM_NAMES;
         let mut scopes: Vec<&str> = IDENTITY_SCOPES.to_vec();
         scopes.extend(self.inner.catalog.all_scopes());
         json!({
@@ -41,6 +43,9 @@ impl OAuthService {
             "jwks_uri": s.endpoint("/oauth2/v0/jwks"),
             "introspection_endpoint": s.endpoint("/oauth2/v0/introspect"),
             "revocation_endpoint": s.endpoint("/oauth2/v0/revoke"),
+            // RFC 9126 §5; its client authentication is the token endpoint's.
+            "pushed_authorization_request_endpoint": s.endpoint("/oauth2/v0/par"),
+            "require_pushed_authorization_requests": self.inner.settings.par.required,
             // Portico's own: what became invalid, for resource servers (see `feed`).
             "portico_revocation_feed_endpoint": s.endpoint("/oauth2/v0/revocations"),
             "response_types_supported": ["code"],
@@ -49,6 +54,10 @@ impl OAuthService {
             "token_endpoint_auth_methods_supported": auth_methods,
             "introspection_endpoint_auth_methods_supported": auth_methods,
             "revocation_endpoint_auth_methods_supported": auth_methods,
+            "token_endpoint_auth_signing_alg_values_supported": jws_algs,
+            "introspection_endpoint_auth_signing_alg_values_supported": jws_algs,
+            "revocation_endpoint_auth_signing_alg_values_supported": jws_algs,
+            "dpop_signing_alg_values_supported": jws_algs,
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": scopes,
             "authorization_response_iss_parameter_supported": true,
@@ -58,7 +67,9 @@ impl OAuthService {
 
     /// OpenID Connect Discovery 1.0 §3: the RFC 8414 members it shares, and the OpenID
     /// Provider's own. `request_uri_parameter_supported` defaults to true when omitted, so it
-    /// is published as false (no request objects by reference).
+    /// is published as false: it is about request objects by reference (Core §6.2), which are
+    /// not supported; PAR's `request_uri` is announced by `pushed_authorization_request_endpoint`
+    /// (RFC 9126 §5 keeps the two apart).
     pub fn openid_configuration(&self) -> Value {
         let s = &self.inner.settings;
         let mut doc = self.metadata();

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use oxide_auth::code_grant::{
     accesstoken::{self, Authorization},
     authorization::{self, Error as AuthError},
-    error::AccessTokenErrorType,
+    error::{AccessTokenErrorType, AuthorizationErrorType},
     extensions::Pkce,
 };
 use oxide_auth::primitives::{
@@ -45,6 +45,7 @@ pub(crate) struct CodeExtras {
     pub nonce: Option<String>,
     pub auth_time: Option<i64>,
     pub resources: Option<String>,
+    pub dpop_jkt: Option<String>,
 }
 
 const REPLAYED_CODE: &str =
@@ -63,6 +64,8 @@ struct Flow<'a> {
     issued: Option<IssuedTokens>,
     /// At the token endpoint: the redeemed code and the grant id it was bound to.
     redeemed: Option<(AuthorizationCodeRecord, String)>,
+    /// At the token endpoint: the key of the request's DPoP proof, which the grant is bound to.
+    dpop_jkt: Option<String>,
 }
 
 impl<'a> Flow<'a> {
@@ -76,6 +79,7 @@ impl<'a> Flow<'a> {
             failure: Mutex::new(None),
             issued: None,
             redeemed: None,
+            dpop_jkt: None,
         }
     }
 
@@ -299,6 +303,7 @@ impl Authorizer for Flow<'_> {
             nonce: extras.nonce,
             auth_time: extras.auth_time,
             resources: extras.resources,
+            dpop_jkt: extras.dpop_jkt,
         };
         if let Err(e) = self.store().insert_code(&record).await {
             self.fail(e.into());
@@ -379,6 +384,12 @@ impl Issuer for Flow<'_> {
             user: code.user_id,
             company: code.company_id,
         };
+        if let Err(e) =
+            crate::dpop::check_code_binding(code.dpop_jkt.as_deref(), self.dpop_jkt.as_deref())
+        {
+            self.fail(e);
+            return Err(());
+        }
         let granted = GrantScope::parse(&code.scope).map_err(|_| ())?;
         let app = self.client.app.clone();
         if let Err(e) = self.svc.check_principal(&app, &principal).await {
@@ -418,6 +429,7 @@ impl Issuer for Flow<'_> {
             target,
             auth_time: code.auth_time,
             nonce: code.nonce.as_deref(),
+            dpop_jkt: self.dpop_jkt.as_deref(),
         };
         let new = NewGrant {
             scope: granted.scope(),
@@ -581,6 +593,7 @@ pub(crate) async fn exchange_code(
         authenticated: Some(&client_id),
     };
     let mut f = Flow::new(svc, req.client.clone(), req.params, req.now);
+    f.dpop_jkt = req.dpop_jkt.clone();
     let result = flow::access_token::access_token(&mut f, &request).await;
     match result {
         Ok(_) => f
@@ -603,8 +616,12 @@ pub(crate) async fn exchange_code(
 pub(crate) enum AuthorizationRefusal {
     /// Not to be redirected: the client or its redirect URI cannot be trusted (a page).
     Page(OAuthError),
-    /// An error redirect to the client (its redirect URI is registered).
-    Redirect(String),
+    /// An error redirect to the client (its redirect URI is registered), and the error it
+    /// carries (the PAR endpoint answers it as JSON instead).
+    Redirect {
+        url: String,
+        error: OAuthError,
+    },
     Server(OAuthError),
 }
 
@@ -629,6 +646,30 @@ impl Refusal {
             Refusal::InvalidTarget => "invalid_target",
             Refusal::LoginRequired => "login_required",
             Refusal::ConsentRequired => "consent_required",
+        }
+    }
+}
+
+/// oxide-auth's own refusals (ours, when recorded, are more precise and come first).
+fn from_authorization_kind(kind: AuthorizationErrorType) -> OAuthError {
+    match kind {
+        AuthorizationErrorType::UnsupportedResponseType => {
+            OAuthError::UnsupportedResponseType("response_type must be code".into())
+        }
+        AuthorizationErrorType::InvalidScope => {
+            OAuthError::InvalidScope("the requested scope is invalid".into())
+        }
+        AuthorizationErrorType::UnauthorizedClient | AuthorizationErrorType::AccessDenied => {
+            OAuthError::UnauthorizedClient("the client may not make this request".into())
+        }
+        AuthorizationErrorType::ServerError => {
+            OAuthError::Server("authorization flow refused with server_error".into())
+        }
+        AuthorizationErrorType::TemporarilyUnavailable => OAuthError::Busy {
+            retry_after_seconds: 1,
+        },
+        AuthorizationErrorType::InvalidRequest => {
+            OAuthError::invalid_request("the authorization request is invalid")
         }
     }
 }
@@ -667,13 +708,15 @@ pub(crate) async fn authorization_request<'a>(
                 )
             }),
         )),
-        Err(AuthError::Redirect(e)) => {
+        Err(AuthError::Redirect(mut e)) => {
             let ours = flow.take_failure();
-            Err(AuthorizationRefusal::Redirect(error_redirect(
-                issuer,
-                e.into(),
-                ours.as_ref(),
-            )))
+            let error = ours
+                .clone()
+                .unwrap_or_else(|| from_authorization_kind(e.description().kind()));
+            Err(AuthorizationRefusal::Redirect {
+                url: error_redirect(issuer, e.into(), ours.as_ref()),
+                error,
+            })
         }
         Err(AuthError::PrimitiveError) => Err(AuthorizationRefusal::Server(
             flow.take_failure()

@@ -66,6 +66,27 @@ pub struct OAuthSettings {
     pub revocation_cache_entries: usize,
     /// Failed client authentications allowed per source network and per client.
     pub client_failures: portico_domain::FailureBudget,
+    pub dpop: DpopSettings,
+    pub par: PushedAuthorizationSettings,
+}
+
+/// DPoP proofs at the token endpoint (RFC 9449).
+#[derive(Clone, Copy, Debug)]
+pub struct DpopSettings {
+    /// Every proof must carry a nonce of the server's (RFC 9449 §8): a proof made in advance
+    /// (by malware holding the key for a moment) is then useless a minute or two later.
+    pub require_nonce: bool,
+    /// How old a proof's `iat` may be (seconds); its `jti` is kept as long.
+    pub max_age: i64,
+}
+
+impl Default for DpopSettings {
+    fn default() -> Self {
+        Self {
+            require_nonce: false,
+            max_age: 60,
+        }
+    }
 }
 
 impl OAuthSettings {
@@ -78,6 +99,26 @@ impl OAuthSettings {
     pub fn key_use(&self) -> crate::keys::KeyUse {
         crate::keys::KeyUse {
             access: self.signing_algorithm,
+        }
+    }
+}
+
+/// Pushed authorization requests (RFC 9126), given to [`crate::OAuthService::start_with`].
+/// Beside [`OAuthSettings`] rather than in it so that the test fixtures building that struct
+/// literally need no change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PushedAuthorizationSettings {
+    /// Every authorization request must be pushed first (RFC 9126 §5), whatever the app says.
+    pub required: bool,
+    /// How long a `request_uri` may be used after it was pushed (its `expires_in`).
+    pub lifetime: i64,
+}
+
+impl Default for PushedAuthorizationSettings {
+    fn default() -> Self {
+        Self {
+            required: false,
+            lifetime: 60,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The token endpoint: authenticate the client, check the grant type is one the app may use,
 //! and hand over to the grant.
 
-use crate::client::{AuthMethod, PresentedClient};
+use crate::client::{AuthMethod, Authenticated, Endpoint};
+use crate::dpop::DpopHeader;
 use crate::error::{OAuthError, OAuthResult};
 use crate::grants::{TokenRequest, grant_of};
 use crate::issue::IssuedTokens;
@@ -15,24 +16,26 @@ impl OAuthService {
     pub async fn token(
         &self,
         authorization: Option<&str>,
+        dpop: DpopHeader<'_>,
         body: &[u8],
         source: IpAddr,
     ) -> OAuthResult<IssuedTokens> {
         let params = Params::parse(body)?;
         params.require("grant_type")?;
-        let presented = PresentedClient::from_request(authorization, &params)?;
-        let basic = presented.method == AuthMethod::Basic;
         let now = now();
         let inner = &*self.inner;
-        let client = inner
-            .directory
-            .authenticate(&presented, source, now)
+        let Authenticated { client, method } = inner
+            .authenticate_client(authorization, &params, Endpoint::Token, source, now)
             .await?;
-        if !client.app.spec.active {
-            return Err(OAuthError::InvalidClient {
-                description: "application is not active".into(),
-                basic,
-            });
+        let basic = method == AuthMethod::Basic;
+        // After client authentication: a stranger's proofs cost no replay record.
+        let proof = inner
+            .dpop_proof(dpop, "POST", Endpoint::Token.path(), None, now)
+            .await?;
+        if proof.is_none() && client.app.spec.security.dpop_bound_access_tokens {
+            return Err(OAuthError::InvalidDpopProof(
+                "this application's tokens are DPoP-bound: send a DPoP proof".into(),
+            ));
         }
         let grant = grant_of(&params)?;
         let request = TokenRequest {
@@ -41,6 +44,7 @@ impl OAuthService {
             source,
             now,
             basic,
+            dpop_jkt: proof.map(|p| p.jkt),
         };
         inner.grant(grant, &request).await
     }

@@ -2,6 +2,7 @@
 //! the company, for a company token) that the access token's identity scopes allow.
 
 use crate::OAuthService;
+use crate::dpop::ResourceRequest;
 use crate::introspect::BearerError;
 use crate::issue::Principal;
 use portico_domain::{Identity, PrincipalType};
@@ -11,16 +12,10 @@ impl OAuthService {
     /// The claims for a live access token carrying `openid`: `sub` always; with `profile` the
     /// name and login id (and the company's name); with `email` the login id when it is an
     /// email address (Portico does not verify it, so `email_verified` is false).
-    pub async fn userinfo(&self, token: &str) -> Result<Value, BearerError> {
+    pub async fn userinfo(&self, presented: &ResourceRequest<'_>) -> Result<Value, BearerError> {
         let inner = &*self.inner;
         let server = |e: crate::OAuthError| BearerError::Server(e.to_string());
-        let claims = inner
-            .live_access_token(token)
-            .await
-            .map_err(server)?
-            .ok_or_else(|| {
-                BearerError::InvalidToken("the access token is invalid, expired or revoked".into())
-            })?;
+        let claims = inner.resource_access(presented).await?;
         let (identity, _) = Identity::split(Some(&claims.scope));
         if !identity.openid {
             return Err(BearerError::InsufficientScope(

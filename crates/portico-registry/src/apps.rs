@@ -17,13 +17,18 @@ use serde::Serialize;
 pub struct RegisteredApp {
     pub app: PartnerApp,
     pub client_id: String,
+    /// Shown once; `null` for an app that authenticates with keys only (`private_key_jwt`):
+    /// it has no usable secret, and none is ever shown.
     #[serde(serialize_with = "expose")]
-    pub client_secret: PlainSecret,
+    pub client_secret: Option<PlainSecret>,
     pub company_domain: String,
 }
 
-fn expose<S: serde::Serializer>(s: &PlainSecret, ser: S) -> Result<S::Ok, S::Error> {
-    ser.serialize_str(s.expose())
+fn expose<S: serde::Serializer>(s: &Option<PlainSecret>, ser: S) -> Result<S::Ok, S::Error> {
+    match s {
+        Some(s) => ser.serialize_str(s.expose()),
+        None => ser.serialize_none(),
+    }
 }
 
 impl Registry {
@@ -48,8 +53,11 @@ impl Registry {
             updated_at: now,
             version: 1,
         };
+        // A keys-only app still gets a stored hash (of a secret nobody sees): should its admins
+        // allow a secret method later, New Secret makes one to show.
         let secret = PlainSecret::generate();
         let hash = passwords::hash(secret.expose().to_owned()).await?;
+        let secret = app.spec.security.uses_secret().then_some(secret);
         // The guides: "The application will automatically be enabled for your company."
         let enablement = Enablement {
             company_id: app.company_id,
@@ -159,6 +167,13 @@ impl Registry {
         precondition: &IfVersion,
     ) -> DomainResult<RegisteredApp> {
         let first = self.app_to_change(actor, id).await?;
+        if !first.spec.security.uses_secret() {
+            return Err(DomainError::conflict(
+                "keys_only",
+                "the application authenticates with its keys only (private_key_jwt); \
+                 allow client_secret_basic or client_secret_post before asking for a secret",
+            ));
+        }
         let grace = i64::try_from(grace_seconds)
             .ok()
             .map(Duration::seconds)
@@ -225,7 +240,7 @@ impl Registry {
         Ok(RegisteredApp {
             client_id: app.client_id(),
             app,
-            client_secret: secret,
+            client_secret: Some(secret),
             company_domain: actor.company.domain.clone(),
         })
     }

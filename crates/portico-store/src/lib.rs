@@ -7,7 +7,9 @@ mod connections;
 mod entity;
 mod failures;
 mod feed;
+mod pushed;
 mod registry;
+mod replay;
 mod tokens;
 
 use changes::ChangeFeed;

@@ -23,8 +23,8 @@ use sea_orm::{
 
 /// PostgreSQL: a grant and its first refresh token in one statement (see `insert_grant`).
 const INSERT_GRANT_PG: &str = "WITH g AS (\
-    INSERT INTO grants (id, app_id, company_id, user_id, scope, created_at, revoked_at, resources, auth_time) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $13, $14)) \
+    INSERT INTO grants (id, app_id, company_id, user_id, scope, created_at, revoked_at, resources, auth_time, dpop_jkt) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $13, $14, $15)) \
     INSERT INTO refresh_tokens (digest, grant_id, issued_at, expires_at, rotated_at) \
     VALUES ($8, $9, $10, $11, $12)";
 
@@ -55,6 +55,7 @@ fn grant_to_domain(g: grant::Model) -> TokenGrant {
         revoked_at: g.revoked_at,
         resources: g.resources,
         auth_time: g.auth_time,
+        dpop_jkt: g.dpop_jkt,
     }
 }
 
@@ -156,6 +157,7 @@ impl TokenStore for Store {
             nonce: Set(c.nonce.clone()),
             auth_time: Set(c.auth_time),
             resources: Set(c.resources.clone()),
+            dpop_jkt: Set(c.dpop_jkt.clone()),
         })
         .exec(&self.db)
         .await
@@ -206,6 +208,7 @@ impl TokenStore for Store {
             nonce: row.nonce,
             auth_time: row.auth_time,
             resources: row.resources,
+            dpop_jkt: row.dpop_jkt,
         };
         Ok(if claimed == 1 {
             CodeRedemption::Redeemed(record)
@@ -234,6 +237,7 @@ impl TokenStore for Store {
             revoked_at: Set(Some(now)),
             resources: Set(c.resources.clone()),
             auth_time: Set(c.auth_time),
+            dpop_jkt: Set(None),
         })
         .on_conflict(
             sea_orm::sea_query::OnConflict::column(grant::Column::Id)
@@ -270,6 +274,7 @@ impl TokenStore for Store {
                 r.rotated_at.into(),
                 g.resources.clone().into(),
                 g.auth_time.into(),
+                g.dpop_jkt.clone().into(),
             ];
             self.db
                 .execute_raw(Statement::from_sql_and_values(
@@ -292,6 +297,7 @@ impl TokenStore for Store {
             revoked_at: Set(g.revoked_at),
             resources: Set(g.resources.clone()),
             auth_time: Set(g.auth_time),
+            dpop_jkt: Set(g.dpop_jkt.clone()),
         })
         .exec(&txn)
         .await
@@ -570,6 +576,12 @@ impl TokenStore for Store {
             .rows_affected;
         n += code::Entity::delete_many()
             .filter(code::Column::ExpiresAt.lt(now - 3600))
+            .exec(&self.db)
+            .await
+            .map_err(storage)?
+            .rows_affected;
+        n += crate::entity::pushed_request::Entity::delete_many()
+            .filter(crate::entity::pushed_request::Column::ExpiresAt.lt(now))
             .exec(&self.db)
             .await
             .map_err(storage)?

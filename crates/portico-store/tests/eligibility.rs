@@ -145,6 +145,7 @@ async fn grid(store: &Store) -> Grid {
                             redirect_uris: vec![],
                             grant_types: vec![GrantType::ClientCredentials],
                             id_token_signed_response_alg: Default::default(),
+                            security: Default::default(),
                         },
                         visibility,
                         review: Review::draft(),

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use portico_domain::repo::{
     AppPart, AppStore, AuditStore, CompanyStore, Enablement, EnablementStore, FailureStore, Purge,
-    TokenStore, UserStore,
+    ReplayStore, TokenStore, UserStore,
 };
 use portico_domain::{
     ApiSelection, AppId, AppSpec, AuditAction, AuditEvent, AuditQuery, AuthorizationCodeRecord,
@@ -99,6 +99,7 @@ impl Fixture {
                 redirect_uris: vec!["https://app.example/callback".into()],
                 grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
                 id_token_signed_response_alg: Default::default(),
+                security: Default::default(),
             },
             visibility: Visibility::Private,
             review: Review::draft(),
@@ -144,6 +145,7 @@ impl Fixture {
             nonce: Some("n-0S6_WzA2Mj".into()),
             auth_time: Some(NOW - 30),
             resources: Some("urn:portico:api:expense.report.read".into()),
+            dpop_jkt: Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".into()),
         }
     }
 
@@ -158,6 +160,7 @@ impl Fixture {
             revoked_at: None,
             resources: Some("urn:portico:api:expense.report.read".into()),
             auth_time: Some(NOW - 30),
+            dpop_jkt: None,
         }
     }
 
@@ -622,7 +625,49 @@ async fn revoked_access_tokens_are_listed_until_they_expire(backend: Backend) {
     f.finish().await;
 }
 
+/// A used jti is refused once recorded, by concurrent callers too (one insert wins), and goes
+/// once expired; a DPoP-bound grant keeps its key's thumbprint.
+async fn used_jtis_are_refused_until_they_expire(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let s = &f.store;
+    let digest = TokenDigest::of("client_assertion\u{0}app\u{0}jti-1");
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let s = s.clone();
+            let d = digest.clone();
+            tokio::spawn(async move { s.first_use(&d, NOW + 60).await.unwrap() })
+        })
+        .collect();
+    let mut firsts = 0;
+    for t in tasks {
+        firsts += usize::from(t.await.unwrap());
+    }
+    assert_eq!(firsts, 1);
+    assert!(!s.first_use(&digest, NOW + 60).await.unwrap());
+    assert!(
+        s.first_use(&TokenDigest::of("other"), NOW + 10)
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.purge_used(NOW + 30).await.unwrap(), 1);
+    assert!(
+        !s.first_use(&digest, NOW + 60).await.unwrap(),
+        "still inside its window"
+    );
+    assert_eq!(s.purge_used(NOW + 61).await.unwrap(), 1);
+
+    let app = f.app("Bound").await;
+    let mut grant = f.grant(&app, "grant-bound");
+    grant.dpop_jkt = Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".into());
+    let r = refresh("rt-bound", "grant-bound");
+    s.insert_grant(&grant, &r).await.unwrap();
+    let (_, stored) = s.find_refresh_token(&r.digest).await.unwrap().unwrap();
+    assert_eq!(stored.dpop_jkt, grant.dpop_jkt);
+    f.finish().await;
+}
+
 both_backends!(
+    used_jtis_are_refused_until_they_expire,
     apps_read_back_as_stored,
     update_app_refuses_a_stale_version,
     codes_are_single_use_and_bound_to_their_client,

@@ -11,6 +11,12 @@
 //! (`PORTICO_FEED_WHEN_DOWN`: `introspect`, the default, or `accept`). With the feed,
 //! `GET /health` answers its status as JSON.
 //!
+//! DPoP (RFC 9449): `PUBLIC_URL` (the API's external base URL, e.g. `https://api.example.com`)
+//! accepts DPoP-bound tokens and adds `GET /travel/passport`, which only a DPoP-bound token
+//! with `travel.profile.passport` may read. `DPOP_REQUIRED=true` refuses bearer tokens on
+//! every route; `DPOP_NONCE_SECRET` (at least 32 bytes, the same on every instance) requires
+//! server nonces.
+//!
 //! The integration tests mount this file as a module and call [`app`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,8 +27,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use portico_verify::{
-    AccessToken, DEFAULT_AUDIENCE, FeedDown, IntrospectionConfig, RequireScope,
-    RevocationFeedConfig, Scoped, Verifier,
+    AccessToken, DEFAULT_AUDIENCE, DpopConfig, FeedDown, IntrospectionConfig, RequireDpop,
+    RequireScope, RevocationFeedConfig, Scoped, Verifier,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -31,7 +37,18 @@ portico_verify::scope!(pub TravelProfileRead = "travel.profile.read");
 
 /// The API's routes, each guarded by its scope.
 pub fn app(verifier: Verifier) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    if verifier.accepts_dpop() {
+        // Passport data only for sender-constrained tokens: a stolen token alone is useless
+        // without the client's private key. RequireDpop goes last, so it runs first.
+        router = router.route(
+            "/travel/passport",
+            get(passport)
+                .route_layer(RequireScope::new("travel.profile.passport"))
+                .route_layer(RequireDpop),
+        );
+    }
+    router
         // Route-level guard: the handler only runs with `expense.report.read`.
         .route(
             "/expense/reports",
@@ -198,6 +215,18 @@ fn sensitive_sections() -> [(&'static str, &'static str, Value); 7] {
     ]
 }
 
+async fn passport(token: AccessToken) -> Json<Value> {
+    let passport = sensitive_sections()
+        .into_iter()
+        .find_map(|(group, _, data)| (group == "travel.profile.passport").then_some(data));
+    Json(json!({
+        "user_id": token.subject(),
+        // RequireDpop let the request in: the token is bound and came with a valid proof.
+        "dpop_jkt": token.dpop_jkt(),
+        "passport": passport,
+    }))
+}
+
 /// The profile always has the basic fields; each sensitive section is left out unless the
 /// token carries its sensitive data group.
 async fn travel_profile(token: Scoped<TravelProfileRead>) -> Json<Value> {
@@ -272,13 +301,28 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
+    if let Some(public_url) = env("PUBLIC_URL") {
+        let mut dpop = DpopConfig::new(public_url)
+            .required(env("DPOP_REQUIRED").is_some_and(|v| v == "true" || v == "1"));
+        if let Some(secret) = env("DPOP_NONCE_SECRET") {
+            dpop = dpop.nonce_secret(secret.into_bytes());
+        }
+        builder = builder.dpop(dpop);
+    } else if env("DPOP_REQUIRED").is_some() || env("DPOP_NONCE_SECRET").is_some() {
+        return Err("DPOP_REQUIRED and DPOP_NONCE_SECRET need PUBLIC_URL".into());
+    }
     let verifier = builder.build().await?;
 
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     println!(
-        "expense API on http://{} (introspection: {}, revocation feed: {})",
+        "expense API on http://{} (introspection: {}, DPoP: {}, revocation feed: {})",
         listener.local_addr()?,
         verifier.introspects(),
+        match (verifier.accepts_dpop(), verifier.requires_dpop()) {
+            (false, _) => "off",
+            (true, false) => "accepted",
+            (true, true) => "required",
+        },
         match verifier.revocation_feed_status() {
             None => "off",
             Some(status) if status.up => "up",

@@ -90,6 +90,7 @@ pub struct Claims {
     pub(crate) principal_type: PrincipalType,
     pub(crate) company_id: Option<String>,
     pub(crate) grant_id: Option<String>,
+    pub(crate) dpop_jkt: Option<String>,
 }
 
 impl Claims {
@@ -145,6 +146,16 @@ impl Claims {
     pub fn grant_id(&self) -> Option<&str> {
         self.grant_id.as_deref()
     }
+    /// `cnf.jkt`: the RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 §6);
+    /// `None` for a bearer token. A verified bound token was always presented with a valid
+    /// DPoP proof of that key.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.dpop_jkt.as_deref()
+    }
+    /// Whether the token is bound to a DPoP key (has `cnf.jkt`).
+    pub fn is_dpop_bound(&self) -> bool {
+        self.dpop_jkt.is_some()
+    }
 }
 
 /// `aud` may be a string or an array (RFC 7519 §4.1.3).
@@ -191,11 +202,26 @@ pub(crate) struct RawClaims {
     pub(crate) sensitive_data_groups: Option<Vec<String>>,
     #[serde(default)]
     pub(crate) sid: Option<String>,
+    #[serde(default)]
+    pub(crate) cnf: Option<Confirmation>,
+}
+
+/// `cnf` (RFC 7800); only the DPoP member `jkt` (RFC 9449 §6.1) is understood.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Confirmation {
+    #[serde(default)]
+    jkt: Option<String>,
 }
 
 impl RawClaims {
     /// Converts after the caller has checked `iss`, `aud` and `exp`; missing ones are errors.
     pub(crate) fn into_claims(self) -> Option<Claims> {
+        // A `cnf` without a usable `jkt` binds the token to something this library cannot
+        // check (an mTLS certificate, say): refused rather than accepted as a bearer token.
+        let dpop_jkt = match self.cnf {
+            None => None,
+            Some(cnf) => Some(cnf.jkt.filter(|jkt| !jkt.is_empty())?),
+        };
         Some(Claims {
             issuer: self.iss?,
             audience: self.aud?.into_vec(),
@@ -213,6 +239,7 @@ impl RawClaims {
             principal_type: self.principal_type,
             company_id: self.company_id,
             grant_id: self.sid,
+            dpop_jkt,
         })
     }
 }
@@ -233,6 +260,31 @@ mod tests {
             "expense.report.read travel.profile.read"
         );
         assert!(ScopeSet::from_space_separated("").is_empty());
+    }
+
+    #[test]
+    fn cnf_jkt_binds_and_other_confirmations_are_refused() {
+        let raw = |cnf: serde_json::Value| {
+            let mut raw = serde_json::json!({
+                "iss": "i", "aud": "a", "exp": 1, "sub": "s", "client_id": "c", "jti": "j",
+                "principal_type": "app"
+            });
+            if !cnf.is_null() {
+                raw["cnf"] = cnf;
+            }
+            serde_json::from_value::<RawClaims>(raw)
+                .unwrap()
+                .into_claims()
+        };
+        assert_eq!(raw(serde_json::Value::Null).unwrap().dpop_jkt(), None);
+        let bound =
+            raw(serde_json::json!({ "jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" }));
+        assert_eq!(
+            bound.unwrap().dpop_jkt(),
+            Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")
+        );
+        assert!(raw(serde_json::json!({ "x5t#S256": "abc" })).is_none());
+        assert!(raw(serde_json::json!({ "jkt": "" })).is_none());
     }
 
     #[test]

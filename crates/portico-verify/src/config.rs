@@ -6,6 +6,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 
 use crate::discovery::{discover, parse_endpoint};
+use crate::dpop::{Dpop, DpopConfig};
 use crate::error::VerifyError;
 use crate::feed::{FeedDown, FeedParams, RevocationFeed, RevocationFeedConfig};
 use crate::http::default_client;
@@ -30,6 +31,7 @@ pub struct VerifierBuilder {
     http_client: Option<reqwest::Client>,
     introspection: Option<IntrospectionConfig>,
     revocation_feed: Option<RevocationFeedConfig>,
+    dpop: Option<DpopConfig>,
 }
 
 impl VerifierBuilder {
@@ -45,6 +47,7 @@ impl VerifierBuilder {
             http_client: None,
             introspection: None,
             revocation_feed: None,
+            dpop: None,
         }
     }
 
@@ -112,9 +115,20 @@ impl VerifierBuilder {
         self
     }
 
+    /// Accepts DPoP-bound access tokens (RFC 9449): `Authorization: DPoP` with a `DPoP` proof
+    /// of the token's key, checked against the configured public URL. Bearer tokens stay
+    /// accepted unless [`DpopConfig::required`]; a DPoP-bound token is never accepted as a
+    /// bearer token, configured or not.
+    pub fn dpop(mut self, config: DpopConfig) -> Self {
+        self.dpop = Some(config);
+        self
+    }
+
     /// Discovers the issuer, checks its metadata, and loads its keys.
     pub async fn build(self) -> Result<Verifier, VerifyError> {
         let algorithms = checked_algorithms(&self.algorithms)?;
+        // Before any request to the issuer: a bad URL or secret fails fast.
+        let dpop = self.dpop.map(Dpop::new).transpose()?;
         if self.audience.is_empty() {
             return Err(VerifyError::Config("the audience must not be empty".into()));
         }
@@ -222,6 +236,7 @@ impl VerifierBuilder {
             keys,
             introspection,
             revocation_feed,
+            dpop,
         }))
     }
 }

@@ -64,6 +64,40 @@ pub enum VerifyError {
     #[error("the token has been revoked")]
     Revoked,
 
+    /// A DPoP-bound token (`cnf.jkt`) presented as a bearer token: the downgrade RFC 9449
+    /// §7.2 forbids, since whoever holds the token could then use it without the key.
+    #[error("this token is bound to a DPoP key")]
+    DpopBoundToken,
+    /// A bearer token where the verifier or the route requires DPoP.
+    #[error("this resource requires a DPoP-bound access token")]
+    DpopRequired,
+    /// `Authorization: DPoP` with a token that is not bound to a key (no `cnf.jkt`).
+    #[error("the token is not bound to a DPoP key")]
+    NotDpopBound,
+    /// The proof's key is not the one the token is bound to (its thumbprint is not
+    /// `cnf.jkt`). Answered as `invalid_token`, as in RFC 9449 §7.1.
+    #[error("invalid DPoP key binding: the proof is signed with another key than the token's")]
+    ProofKeyMismatch,
+    /// `Authorization: DPoP` without a `DPoP` proof header.
+    #[error("a DPoP proof is required")]
+    MissingProof,
+    /// More than one `DPoP` header (RFC 9449 §4.3 step 1).
+    #[error("more than one DPoP header")]
+    MultipleProofs,
+    /// The proof fails a check of RFC 9449 §4.3: signature, `typ`, `alg`, `htm`, `htu`,
+    /// `iat`, `ath`, ...
+    #[error("{0}")]
+    InvalidProof(portico_jose::DpopError),
+    /// The proof's `jti` was already used within its validity window.
+    #[error("the DPoP proof has already been used")]
+    ProofReplayed,
+    /// Nonces are required and the proof has none, or a stale or foreign one (RFC 9449 §9).
+    #[error("the resource server requires a fresh nonce in the DPoP proof")]
+    UseDpopNonce {
+        /// The nonce to retry with, sent as `DPoP-Nonce`.
+        nonce: String,
+    },
+
     /// The token is valid but lacks the scope the route needs (RFC 6750 §3.1, 403).
     #[error("the token lacks the required scope")]
     InsufficientScope {
@@ -95,6 +129,7 @@ pub enum VerifyError {
 
 /// How an error is answered; used by the response mapping and handy for callers that log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorClass {
     /// 401 with a bare `Bearer` challenge.
     MissingToken,
@@ -102,6 +137,10 @@ pub enum ErrorClass {
     InvalidRequest,
     /// 401 `invalid_token`.
     InvalidToken,
+    /// 401 `invalid_dpop_proof` (RFC 9449 §7.1).
+    InvalidDpopProof,
+    /// 401 `use_dpop_nonce` with a `DPoP-Nonce` header (RFC 9449 §9).
+    UseDpopNonce,
     /// 403 `insufficient_scope`.
     InsufficientScope,
     /// 503: the issuer could not be reached; the token may well be fine.
@@ -119,15 +158,37 @@ impl VerifyError {
             InvalidRequest(_) => ErrorClass::InvalidRequest,
             Malformed | TooLarge | WrongType | AlgorithmNotAllowed | UnsupportedCritical
             | MissingKeyId | UnknownKey | KeyMismatch | InvalidSignature | Expired
-            | NotYetValid | WrongIssuer | WrongAudience | InvalidClaims | Inactive | Revoked => {
+            | NotYetValid | WrongIssuer | WrongAudience | InvalidClaims | Inactive | Revoked
+            | DpopBoundToken | DpopRequired | NotDpopBound | ProofKeyMismatch => {
                 ErrorClass::InvalidToken
             }
+            MissingProof | MultipleProofs | InvalidProof(_) | ProofReplayed => {
+                ErrorClass::InvalidDpopProof
+            }
+            UseDpopNonce { .. } => ErrorClass::UseDpopNonce,
             InsufficientScope { .. } => ErrorClass::InsufficientScope,
             Unavailable(_) => ErrorClass::Unavailable,
             IntrospectionUnauthorized | IssuerMismatch { .. } | Config(_) | MissingVerifier => {
                 ErrorClass::ServerError
             }
         }
+    }
+
+    /// Whether the error is about DPoP itself, so that its challenge names the DPoP scheme
+    /// whatever the request used.
+    pub(crate) fn is_dpop_specific(&self) -> bool {
+        use VerifyError::*;
+        matches!(
+            self,
+            DpopRequired
+                | NotDpopBound
+                | ProofKeyMismatch
+                | MissingProof
+                | MultipleProofs
+                | InvalidProof(_)
+                | ProofReplayed
+                | UseDpopNonce { .. }
+        )
     }
 
     /// Maps a jsonwebtoken failure. Header, algorithm and key checks happen before
@@ -152,5 +213,78 @@ impl VerifyError {
             }
             _ => Self::Malformed,
         }
+    }
+}
+
+/// How the request presented its token; decides the scheme of the challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Presented {
+    /// No usable `Authorization` header.
+    Nothing,
+    Bearer,
+    Dpop,
+}
+
+/// What the verifier (or route) accepts, for the challenges offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DpopMode {
+    Off,
+    Allowed,
+    Required,
+}
+
+/// A refused request: the error, and what the `WWW-Authenticate` challenge must say about it.
+/// The axum extractors and layers reject with it: it answers like the error (see
+/// `response.rs`), in the scheme the request used (`Bearer` or `DPoP`), offering DPoP where the
+/// verifier accepts it. Converts from and into [`VerifyError`].
+#[derive(Debug)]
+pub struct Rejection {
+    pub(crate) error: VerifyError,
+    pub(crate) presented: Presented,
+    pub(crate) dpop: DpopMode,
+}
+
+impl Rejection {
+    pub(crate) fn new(error: VerifyError, presented: Presented, dpop: DpopMode) -> Self {
+        Self {
+            error,
+            presented,
+            dpop,
+        }
+    }
+
+    /// Why the request was refused.
+    pub fn error(&self) -> &VerifyError {
+        &self.error
+    }
+
+    /// The error, dropping the challenge context.
+    pub fn into_error(self) -> VerifyError {
+        self.error
+    }
+}
+
+/// Answered as a bearer-token failure, as `VerifyError`'s own `IntoResponse` does.
+impl From<VerifyError> for Rejection {
+    fn from(error: VerifyError) -> Self {
+        Self::new(error, Presented::Bearer, DpopMode::Off)
+    }
+}
+
+impl From<Rejection> for VerifyError {
+    fn from(rejection: Rejection) -> Self {
+        rejection.error
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for Rejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
     }
 }

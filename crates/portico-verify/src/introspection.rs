@@ -168,16 +168,20 @@ impl Introspector {
             self.remember(digest, None, None);
             return Err(VerifyError::Inactive);
         }
-        if body
-            .get("token_type")
-            .and_then(Value::as_str)
-            .is_some_and(|t| !t.eq_ignore_ascii_case("bearer"))
-        {
-            return Err(VerifyError::WrongType);
-        }
+        // A DPoP-bound token is reported as `token_type: "DPoP"` with `cnf.jkt`; the binding
+        // itself is `cnf`, so a `DPoP` type without it is refused rather than taken as bearer.
+        let dpop_type = match body.get("token_type").and_then(Value::as_str) {
+            None => false,
+            Some(t) if t.eq_ignore_ascii_case("bearer") => false,
+            Some(t) if t.eq_ignore_ascii_case("dpop") => true,
+            Some(_) => return Err(VerifyError::WrongType),
+        };
         let raw: RawClaims =
             serde_json::from_value(body).map_err(|_| VerifyError::InvalidClaims)?;
         let claims = expect.check_introspected(raw)?;
+        if dpop_type && !claims.is_dpop_bound() {
+            return Err(VerifyError::InvalidClaims);
+        }
         self.remember(digest, Some(claims.clone()), Some(claims.expires_at()));
         Ok(claims)
     }

@@ -6,8 +6,11 @@
 //! - optionally introspects tokens (RFC 7662) to see revocations at once, or follows Portico's
 //!   revocation feed (Server-Sent Events) to refuse revoked tokens within a second while still
 //!   verifying locally;
+//! - accepts DPoP-bound tokens (RFC 9449, [`DpopConfig`]): proof checks, key binding, replay
+//!   and optional server nonces; a bound token is never accepted as a bearer token;
 //! - plugs into axum: [`VerifierLayer`], the [`AccessToken`] and [`Scoped`] extractors and the
-//!   [`RequireScope`] route layer, answering 401/403 per RFC 6750.
+//!   [`RequireScope`] and [`RequireDpop`] route layers, answering 401/403 per RFC 6750 and
+//!   RFC 9449.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
@@ -40,6 +43,7 @@
 mod claims;
 mod config;
 mod discovery;
+mod dpop;
 mod error;
 mod extract;
 mod feed;
@@ -54,11 +58,17 @@ mod verifier;
 pub use claims::{Claims, PrincipalType, ScopeSet};
 pub use config::VerifierBuilder;
 pub use discovery::Metadata;
-pub use error::{ErrorClass, VerifyError};
+pub use dpop::{DpopConfig, MAX_PROOF_AGE};
+pub use error::{ErrorClass, Rejection, VerifyError};
 pub use extract::{AccessToken, ScopeName, Scoped};
 pub use feed::{FeedDown, FeedStatus, RevocationFeedConfig};
 pub use introspection::{IntrospectionConfig, MAX_INTROSPECTION_CACHE_TTL};
 /// The signing algorithms, re-exported so callers need not depend on jsonwebtoken.
 pub use jsonwebtoken::Algorithm;
-pub use layer::{RequireScope, RequireScopeService, VerifierLayer, VerifierService};
+pub use layer::{
+    RequireDpop, RequireDpopService, RequireScope, RequireScopeService, VerifierLayer,
+    VerifierService,
+};
+/// Why a DPoP proof was refused ([`VerifyError::InvalidProof`]).
+pub use portico_jose::DpopError;
 pub use verifier::{DEFAULT_AUDIENCE, Verifier};

@@ -8,7 +8,8 @@ use jsonwebtoken::{Algorithm, Validation};
 use crate::claims::{Claims, RawClaims};
 use crate::config::VerifierBuilder;
 use crate::discovery::Metadata;
-use crate::error::VerifyError;
+use crate::dpop::Dpop;
+use crate::error::{DpopMode, VerifyError};
 use crate::feed::{FeedStatus, FeedVerdict, RevocationFeed};
 use crate::http::unix_now;
 use crate::introspection::Introspector;
@@ -36,6 +37,7 @@ pub(crate) struct Inner {
     pub(crate) keys: Arc<KeyCache>,
     pub(crate) introspection: Option<Introspector>,
     pub(crate) revocation_feed: Option<RevocationFeed>,
+    pub(crate) dpop: Option<Dpop>,
 }
 
 /// What every token must say about whom it is for.
@@ -103,7 +105,38 @@ impl Verifier {
             .map(RevocationFeed::status)
     }
 
-    /// Verifies a bearer token and returns its claims.
+    /// Whether DPoP-bound tokens are accepted ([`VerifierBuilder::dpop`]).
+    pub fn accepts_dpop(&self) -> bool {
+        self.inner.dpop.is_some()
+    }
+
+    /// Whether only DPoP-bound tokens are accepted ([`DpopConfig::required`](crate::DpopConfig::required)).
+    pub fn requires_dpop(&self) -> bool {
+        self.inner.dpop.as_ref().is_some_and(|d| d.required)
+    }
+
+    /// A fresh `DPoP-Nonce` value, if nonces are configured; for callers outside axum that
+    /// hand nonces out themselves (the layer adds one to every response to a DPoP request).
+    pub fn dpop_nonce(&self) -> Option<String> {
+        self.inner
+            .dpop
+            .as_ref()
+            .and_then(|d| d.fresh_nonce(now_secs()))
+    }
+
+    pub(crate) fn dpop(&self) -> Option<&Dpop> {
+        self.inner.dpop.as_ref()
+    }
+
+    pub(crate) fn dpop_mode(&self) -> DpopMode {
+        match &self.inner.dpop {
+            None => DpopMode::Off,
+            Some(d) if d.required => DpopMode::Required,
+            Some(_) => DpopMode::Allowed,
+        }
+    }
+
+    /// Verifies a bearer token (`Authorization: Bearer`) and returns its claims.
     ///
     /// With introspection configured, a token is accepted only if the issuer says it is
     /// active (or said so within the cache TTL); by default its signature and claims are
@@ -112,18 +145,58 @@ impl Verifier {
     /// With the revocation feed (and no introspection), a locally valid token is then checked
     /// against the feed's deny state ([`VerifyError::Revoked`]); while the feed is down the
     /// configured [`FeedDown`](crate::FeedDown) policy applies.
+    ///
+    /// A DPoP-bound token is refused ([`VerifyError::DpopBoundToken`]): without its proof it
+    /// must not work (RFC 9449 §7.2); use [`verify_dpop`](Self::verify_dpop). When DPoP is
+    /// required, every call fails with [`VerifyError::DpopRequired`].
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
-        let result = match (&self.inner.introspection, &self.inner.revocation_feed) {
+        let result = if self.requires_dpop() {
+            Err(VerifyError::DpopRequired)
+        } else {
+            match self.verify_token(token).await {
+                Ok(claims) if claims.is_dpop_bound() => Err(VerifyError::DpopBoundToken),
+                other => other,
+            }
+        };
+        logged(result)
+    }
+
+    /// Verifies a DPoP-bound token (`Authorization: DPoP`) with its proof (the one `DPoP`
+    /// request header) for a request with `method` to `uri`, the absolute URL as the client
+    /// addressed it: the API's public URL and the path (query and fragment are ignored). The
+    /// token is checked as by [`verify`](Self::verify), then the proof (RFC 9449 §4.3, with
+    /// `ath`), its key against the token's `cnf.jkt`, the nonce if configured, and the proof's
+    /// `jti` against replay within this process.
+    ///
+    /// Needs [`VerifierBuilder::dpop`]; the axum integration calls it with the configured
+    /// public URL.
+    pub async fn verify_dpop(
+        &self,
+        token: &str,
+        proof: &str,
+        method: &str,
+        uri: &str,
+    ) -> Result<Claims, VerifyError> {
+        let result = match &self.inner.dpop {
+            None => Err(VerifyError::Config("DPoP is not configured".into())),
+            Some(dpop) => match self.verify_token(token).await {
+                Ok(claims) => dpop
+                    .check(&claims, token, proof, method, uri, now_secs())
+                    .map(|()| claims),
+                Err(e) => Err(e),
+            },
+        };
+        logged(result)
+    }
+
+    /// The token's own checks, whatever scheme presents it.
+    async fn verify_token(&self, token: &str) -> Result<Claims, VerifyError> {
+        match (&self.inner.introspection, &self.inner.revocation_feed) {
             // Introspection is authoritative; the feed only reports status and key changes.
             (Some(introspector), _) => self.verify_introspected(introspector, token).await,
             (None, Some(feed)) => self.verify_with_feed(feed, token).await,
             (None, None) => self.verify_jwt(token).await,
-        };
-        if let Err(e) = &result {
-            // The reason only; the token itself is never logged.
-            tracing::debug!(error = %e, "access token rejected");
         }
-        result
     }
 
     async fn verify_introspected(
@@ -203,6 +276,19 @@ impl Verifier {
     }
 }
 
+fn logged(result: Result<Claims, VerifyError>) -> Result<Claims, VerifyError> {
+    if let Err(e) = &result {
+        // The reason only; the token itself is never logged.
+        tracing::debug!(error = %e, "access token rejected");
+    }
+    result
+}
+
+/// Unix seconds as the proof checks count them.
+pub(crate) fn now_secs() -> i64 {
+    i64::try_from(unix_now()).unwrap_or(i64::MAX)
+}
+
 /// RFC 9068 §4: `typ` is `at+jwt`, compared case-insensitively, `application/` prefix allowed.
 fn is_access_token_type(typ: &str) -> bool {
     typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
@@ -237,6 +323,7 @@ impl fmt::Debug for Verifier {
             )
             .field("introspection", &self.inner.introspection.is_some())
             .field("revocation_feed", &self.inner.revocation_feed.is_some())
+            .field("dpop", &self.inner.dpop)
             .finish_non_exhaustive()
     }
 }

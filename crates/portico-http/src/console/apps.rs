@@ -8,7 +8,7 @@ use super::{
     forms::AppForm,
     session::{Console, CsrfForm},
     templates::Page,
-    views::{AppView, api_options, grant_options, visibility_label},
+    views::{AppView, api_options, auth_method_options, grant_options, visibility_label},
 };
 use crate::AppState;
 use axum::{
@@ -53,6 +53,7 @@ fn form_page(s: &AppState, cx: &Console, app: Option<&PartnerApp>, form: &AppFor
             form => form,
             apis => api_options(catalog, form),
             grant_types => grant_options(form),
+            auth_methods => auth_method_options(form),
             action => app.map_or_else(|| "/admin/apps".to_owned(), |a| format!("/admin/apps/{}/edit", a.id)),
         },
     )
@@ -96,7 +97,7 @@ fn secret_page(
             app => AppView::new(app, s.registry.catalog()),
             company_domain => &registered.company_domain,
             client_id => &registered.client_id,
-            client_secret => registered.client_secret.expose(),
+            client_secret => registered.client_secret.as_ref().map(|s| s.expose()),
             new_secret => grace_seconds.is_some(),
             grace_seconds => grace_seconds,
             can_submit => app.submit_for_review(chrono::Utc::now()).is_ok(),
@@ -197,6 +198,8 @@ pub async fn modify(
     Ok(Redirect::to(&format!("/admin/apps/{id}?done=modified")).into_response())
 }
 
+/// The New Secret confirmation; for an app that authenticates with its keys only, why it has
+/// no secret to renew instead (the registry refuses one: `keys_only`).
 fn new_secret_page(cx: &Console, app: &PartnerApp, grace: &str) -> Page {
     cx.page(
         "new_secret.html",
@@ -204,6 +207,7 @@ fn new_secret_page(cx: &Console, app: &PartnerApp, grace: &str) -> Page {
             nav => "apps",
             app => context! { id => app.id.to_string(), name => &app.spec.name },
             grace_seconds => grace,
+            keys_only => !app.spec.security.uses_secret(),
         },
     )
 }

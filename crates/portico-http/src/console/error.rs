@@ -104,9 +104,12 @@ impl ErrorPage {
     }
 }
 
-/// A field name from the domain (`redirect_uris[1]`, `apis[0].sensitive_data_groups`) as the
-/// form field it belongs to, and the message as shown beside it.
+/// A field name from the domain (`redirect_uris[1]`, `apis[0].sensitive_data_groups`,
+/// `jwks.keys[1].crv`) as the form field it belongs to, and the message as shown beside it.
 pub fn field_error(field: &str, message: &str) -> (String, String) {
+    if let Some(at) = field.strip_prefix("jwks.") {
+        return ("jwks".to_owned(), jwks_error(at, message));
+    }
     let end = field.find(['[', '.']).unwrap_or(field.len());
     let key = &field[..end];
     let index = field[end..]
@@ -118,6 +121,23 @@ pub fn field_error(field: &str, message: &str) -> (String, String) {
         _ => message.to_owned(),
     };
     (key.to_owned(), message)
+}
+
+/// A JWKS error at `at` inside the document (`keys`, `keys[1]`, `keys[1].crv`), said of the
+/// key the admin pasted: `Key 2, "crv": only P-256 is accepted for EC keys`.
+fn jwks_error(at: &str, message: &str) -> String {
+    let key = at
+        .strip_prefix("keys[")
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(i, rest)| Some((i.parse::<usize>().ok()?, rest)));
+    match key {
+        Some((i, "")) => format!("Key {}: {message}", i + 1),
+        Some((i, rest)) => match rest.strip_prefix('.') {
+            Some(member) => format!("Key {}, \"{member}\": {message}", i + 1),
+            None => format!("Key {}: {message}", i + 1),
+        },
+        None => format!("\"{at}\": {message}"),
+    }
 }
 
 impl IntoResponse for ConsoleError {
@@ -263,6 +283,29 @@ mod tests {
         assert_eq!(field_error("apis[0].sensitive_data_groups", "x").0, "apis");
         assert_eq!(field_error("apis", "x"), ("apis".into(), "x".into()));
         assert_eq!(field_error("name", "x").0, "name");
+    }
+
+    #[test]
+    fn jwks_errors_show_at_the_textarea_naming_the_key() {
+        assert_eq!(
+            field_error("jwks.keys[1].crv", "only P-256 is accepted for EC keys"),
+            (
+                "jwks".into(),
+                "Key 2, \"crv\": only P-256 is accepted for EC keys".into()
+            )
+        );
+        assert_eq!(
+            field_error("jwks.keys[0]", "must be a JSON object").1,
+            "Key 1: must be a JSON object"
+        );
+        assert_eq!(
+            field_error("jwks.keys", "must hold at least one key").1,
+            "\"keys\": must hold at least one key"
+        );
+        assert_eq!(
+            field_error("jwks", "not valid JSON"),
+            ("jwks".into(), "not valid JSON".into())
+        );
     }
 
     #[test]

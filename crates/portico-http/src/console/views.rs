@@ -4,7 +4,8 @@
 use super::forms::AppForm;
 use chrono::{DateTime, Utc};
 use portico_domain::{
-    ApiCatalog, ApiSelection, AuditEntry, GrantType, PartnerApp, ReviewStatus, Visibility,
+    ApiCatalog, ApiSelection, AuditEntry, ClientAuthMethod, ClientSecurity, GrantType, PartnerApp,
+    ReviewStatus, Visibility,
 };
 use serde::Serialize;
 
@@ -58,6 +59,34 @@ pub const GRANT_TYPES: &[(GrantType, &str, &str)] = &[
     ),
 ];
 
+/// Every client authentication method the form offers, with its label and hint, in the order
+/// shown.
+pub const AUTH_METHODS: &[(ClientAuthMethod, &str, &str)] = &[
+    (
+        ClientAuthMethod::ClientSecretBasic,
+        "Secret in the Authorization header",
+        "The app sends its Key and Secret with HTTP Basic authentication.",
+    ),
+    (
+        ClientAuthMethod::ClientSecretPost,
+        "Secret in the request body",
+        "The app sends its Key and Secret as the client_id and client_secret form fields.",
+    ),
+    (
+        ClientAuthMethod::PrivateKeyJwt,
+        "Signed JWT",
+        "The app signs a short-lived JWT with its private key; Portico checks it with the \
+         public keys below. Nothing secret is shared: alone, the app has no Secret.",
+    ),
+];
+
+fn auth_method_label(m: ClientAuthMethod) -> &'static str {
+    AUTH_METHODS
+        .iter()
+        .find(|(t, _, _)| *t == m)
+        .map_or(m.as_str(), |(_, label, _)| label)
+}
+
 fn grant_label(g: GrantType) -> &'static str {
     GRANT_TYPES
         .iter()
@@ -102,6 +131,90 @@ pub fn api_uses(catalog: &ApiCatalog, apis: &[ApiSelection]) -> Vec<ApiUse> {
         .collect()
 }
 
+/// A client authentication method the app allows.
+#[derive(Serialize)]
+pub struct MethodUse {
+    pub value: &'static str,
+    pub label: &'static str,
+}
+
+/// A registered public key, as the app page lists it.
+#[derive(Serialize)]
+pub struct KeyView {
+    pub kid: Option<String>,
+    pub kty: String,
+    /// The curve, or the RSA modulus length: `Ed25519`, `P-256`, `2048 bits`.
+    pub size: String,
+    /// The key's `alg`, or when it has none, what its type verifies.
+    pub alg: String,
+}
+
+impl KeyView {
+    /// A key of a registered (validated) JWKS.
+    fn new(key: &serde_json::Value) -> Self {
+        let member = |name: &str| key.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        let kty = member("kty").unwrap_or_default();
+        let size = match kty.as_str() {
+            // base64url without padding: 4 characters a 3 bytes.
+            "RSA" => {
+                member("n").map_or_else(String::new, |n| format!("{} bits", n.len() * 6 / 8 * 8))
+            }
+            _ => member("crv").unwrap_or_default(),
+        };
+        let alg = member("alg").unwrap_or_else(|| {
+            match kty.as_str() {
+                "OKP" => "EdDSA",
+                "EC" => "ES256",
+                "RSA" => "RS256 or PS256",
+                _ => "",
+            }
+            .to_owned()
+        });
+        Self {
+            kid: member("kid"),
+            kty,
+            size,
+            alg,
+        }
+    }
+}
+
+/// How the app authenticates and how its tokens are bound, as its page shows it.
+#[derive(Serialize)]
+pub struct SecurityView {
+    pub auth_methods: Vec<MethodUse>,
+    /// Whether the app has a Secret to use (false: keys only, `private_key_jwt`).
+    pub uses_secret: bool,
+    pub keys: Vec<KeyView>,
+    pub dpop_bound_access_tokens: bool,
+    pub require_pushed_authorization_requests: bool,
+}
+
+impl SecurityView {
+    pub fn new(security: &ClientSecurity) -> Self {
+        Self {
+            auth_methods: security
+                .token_endpoint_auth_methods
+                .iter()
+                .map(|m| MethodUse {
+                    value: m.as_str(),
+                    label: auth_method_label(*m),
+                })
+                .collect(),
+            uses_secret: security.uses_secret(),
+            keys: security
+                .jwks
+                .as_ref()
+                .and_then(|j| j.get("keys"))
+                .and_then(|k| k.as_array())
+                .map(|keys| keys.iter().map(KeyView::new).collect())
+                .unwrap_or_default(),
+            dpop_bound_access_tokens: security.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: security.require_pushed_authorization_requests,
+        }
+    }
+}
+
 /// A partner app as its pages show it.
 #[derive(Serialize)]
 pub struct AppView {
@@ -121,6 +234,7 @@ pub struct AppView {
     pub apis: Vec<ApiUse>,
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<&'static str>,
+    pub security: SecurityView,
     pub secret_rotated_at: String,
     pub created_at: String,
     pub updated_at: String,
@@ -150,6 +264,7 @@ impl AppView {
                 .iter()
                 .map(|g| grant_label(*g))
                 .collect(),
+            security: SecurityView::new(&app.spec.security),
             secret_rotated_at: time(&app.secret_rotated_at),
             created_at: time(&app.created_at),
             updated_at: time(&app.updated_at),
@@ -197,6 +312,30 @@ pub struct GrantOption {
     pub label: &'static str,
     pub hint: &'static str,
     pub checked: bool,
+}
+
+/// A Client authentication method checkbox.
+#[derive(Serialize)]
+pub struct AuthMethodOption {
+    pub id: String,
+    pub value: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub checked: bool,
+}
+
+/// The client authentication method checkboxes, checked as in `form`.
+pub fn auth_method_options(form: &AppForm) -> Vec<AuthMethodOption> {
+    AUTH_METHODS
+        .iter()
+        .map(|(m, label, hint)| AuthMethodOption {
+            id: dom_id("auth", m.as_str()),
+            value: m.as_str(),
+            label,
+            hint,
+            checked: form.has_auth_method(m.as_str()),
+        })
+        .collect()
 }
 
 /// The APIs Used checkboxes: the whole catalog, checked as in `form`.

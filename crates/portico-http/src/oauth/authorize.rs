@@ -93,7 +93,7 @@ async fn request(s: &AppState, headers: &HeaderMap, encoded: &[u8]) -> Response 
         .oauth
         .authorize(&params, session.as_ref().map(Session::user), None)
         .await;
-    respond(step, &params, session.as_ref())
+    respond(step, session.as_ref())
 }
 
 /// The consent form: the authorization request's parameters again, the CSRF token, and the
@@ -157,10 +157,10 @@ async fn decide(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
         .oauth
         .authorize(&params, Some(session.user()), Some(decision))
         .await;
-    respond(step, &params, Some(&session))
+    respond(step, Some(&session))
 }
 
-fn respond(step: AuthorizeStep, params: &Params, session: Option<&Session>) -> Response {
+fn respond(step: AuthorizeStep, session: Option<&Session>) -> Response {
     match step {
         AuthorizeStep::Refuse { status, message } => error_page(
             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
@@ -186,7 +186,13 @@ fn respond(step: AuthorizeStep, params: &Params, session: Option<&Session>) -> R
             let Some(Session { actor, token, .. }) = session else {
                 return error_page(StatusCode::FORBIDDEN, "Sign in first.");
             };
-            let hidden: Vec<(&str, &str)> = params.pairs().collect();
+            // The request as the token service wants it back (for a pushed request, only a
+            // reference to it).
+            let hidden: Vec<(&str, &str)> = consent
+                .form
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             let csp = consent_policy(&consent.redirect_uri);
             let mut resp = Page::new(
                 "oauth_consent.html",

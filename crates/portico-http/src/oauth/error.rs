@@ -32,6 +32,11 @@ impl IntoResponse for OAuthErrorResponse {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if let OAuthError::UseDpopNonce { nonce } = &e
+            && let Ok(v) = HeaderValue::from_str(nonce)
+        {
+            resp.headers_mut().insert("dpop-nonce", v);
+        }
         if let OAuthError::InvalidClient { basic: true, .. } = e {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -48,16 +53,25 @@ impl From<OAuthError> for OAuthErrorResponse {
     }
 }
 
+/// RFC 9449 §7.1's challenge: the scheme and the algorithms proofs may use.
+const DPOP_CHALLENGE: &str = "DPoP algs=\"ES256 EdDSA Ed25519 RS256 PS256\"";
+
 pub(crate) struct BearerErrorResponse(pub BearerError);
 
 impl IntoResponse for BearerErrorResponse {
     fn into_response(self) -> Response {
         if self.0 == BearerError::Missing {
             // No credentials: a bare challenge, no error code (RFC 6750 §3.1).
+            // Either scheme will do (RFC 9449 §7.1: a challenge for each).
             let mut resp = StatusCode::UNAUTHORIZED.into_response();
-            resp.headers_mut().insert(
+            let h = resp.headers_mut();
+            h.append(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"portico\""),
+            );
+            h.append(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(DPOP_CHALLENGE),
             );
             return no_store(resp);
         }
@@ -66,6 +80,8 @@ impl IntoResponse for BearerErrorResponse {
             BearerError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             BearerError::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
             BearerError::InsufficientScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
+            BearerError::InvalidDpopProof(_) => (StatusCode::UNAUTHORIZED, "invalid_dpop_proof"),
+            BearerError::UseDpopNonce { .. } => (StatusCode::UNAUTHORIZED, "use_dpop_nonce"),
             BearerError::Server(detail) => {
                 tracing::error!(error = %detail, "bearer endpoint failure");
                 (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
@@ -86,11 +102,32 @@ impl IntoResponse for BearerErrorResponse {
                 .chars()
                 .filter(|c| c.is_ascii() && !c.is_ascii_control() && *c != '"' && *c != '\\')
                 .collect();
-            let challenge = format!(
-                "Bearer realm=\"portico\", error=\"{code}\", error_description=\"{quoted}\""
+            let dpop = matches!(
+                self.0,
+                BearerError::InvalidDpopProof(_) | BearerError::UseDpopNonce { .. }
             );
+            let challenge = if dpop {
+                format!("{DPOP_CHALLENGE}, error=\"{code}\", error_description=\"{quoted}\"")
+            } else {
+                format!(
+                    "Bearer realm=\"portico\", error=\"{code}\", error_description=\"{quoted}\""
+                )
+            };
+            if let BearerError::UseDpopNonce { nonce } = &self.0
+                && let Ok(v) = HeaderValue::from_str(nonce)
+            {
+                resp.headers_mut().insert("dpop-nonce", v);
+            }
             if let Ok(v) = HeaderValue::from_str(&challenge) {
                 resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            // A 401 on the Bearer scheme offers DPoP too (RFC 9449 §7.1): a bound token sent
+            // as a bearer token learns which scheme it needs.
+            if !dpop && status == StatusCode::UNAUTHORIZED {
+                resp.headers_mut().append(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(DPOP_CHALLENGE),
+                );
             }
         }
         no_store(resp)

@@ -1,6 +1,7 @@
 //! The OAuth endpoints, at Concur's paths so apps written against Concur's guides find them:
-//! `/oauth2/v0/{authorize,token,jwks,introspect,revoke}`, `/app-mgmt/v0/connections`, and the
-//! metadata at `/.well-known/oauth-authorization-server` (also `openid-configuration`).
+//! `/oauth2/v0/{authorize,token,jwks,introspect,revoke}`, `/app-mgmt/v0/connections`, pushed
+//! authorization requests at `/oauth2/v0/par` (RFC 9126), and the metadata at
+//! `/.well-known/oauth-authorization-server` (also `openid-configuration`).
 //! Handlers read the request, call [`portico_oauth::OAuthService`], and map its errors in
 //! [`error`].
 
@@ -19,7 +20,9 @@ use axum::{
     routing::{delete, get, post},
 };
 use error::{BearerErrorResponse, OAuthErrorResponse, no_store};
-use portico_oauth::{BearerError, IssuedTokens, OAuthError};
+use portico_oauth::{
+    BearerError, DpopHeader, IssuedTokens, OAuthError, ResourceRequest, TokenScheme,
+};
 use serde::Serialize;
 use serde_json::json;
 
@@ -31,6 +34,7 @@ pub fn router() -> Router<AppState> {
             post(introspect).fallback(post_only),
         )
         .route("/oauth2/v0/revoke", post(revoke).fallback(post_only))
+        .route("/oauth2/v0/par", post(par).fallback(post_only))
         .route("/oauth2/v0/jwks", get(jwks))
         .route("/oauth2/v0/revocations", get(feed::revocations))
         .route("/app-mgmt/v0/connections", delete(connections))
@@ -43,7 +47,8 @@ pub fn router() -> Router<AppState> {
         .merge(authorize::router())
 }
 
-/// The token, introspection and revocation endpoints take POST only (RFC 6749 §3.2).
+/// The token, introspection, revocation and PAR endpoints take POST only (RFC 6749 §3.2,
+/// RFC 9126 §2).
 async fn post_only() -> Response {
     let mut resp = OAuthErrorResponse(OAuthError::invalid_request(
         "use POST with a form-encoded body",
@@ -98,6 +103,16 @@ fn form_request<'a>(
         .transpose()
 }
 
+/// The request's `DPoP` header(s) (RFC 9449 §4.1); one that is not text is no proof at all.
+pub(crate) fn dpop_header(headers: &HeaderMap) -> DpopHeader<'_> {
+    let mut all = headers.get_all("dpop").iter();
+    match (all.next(), all.next()) {
+        (None, _) => DpopHeader::Absent,
+        (Some(v), None) => DpopHeader::One(v.to_str().unwrap_or("")),
+        (Some(_), Some(_)) => DpopHeader::Several,
+    }
+}
+
 #[derive(Serialize)]
 struct TokenBody<'a> {
     access_token: &'a str,
@@ -125,11 +140,14 @@ async fn token(
 ) -> Result<Response, OAuthErrorResponse> {
     let authorization = form_request(&uri, &headers, &body)?;
     let body = body.unwrap_or_default();
-    let issued: IssuedTokens = s.oauth.token(authorization, &body, source).await?;
+    let issued: IssuedTokens = s
+        .oauth
+        .token(authorization, dpop_header(&headers), &body, source)
+        .await?;
     Ok(no_store(
         Json(TokenBody {
             access_token: &issued.access_token,
-            token_type: "Bearer",
+            token_type: issued.token_type,
             expires_in: issued.expires_in,
             scope: &issued.scope,
             refresh_token: issued.refresh_token.as_ref().map(|r| r.expose()),
@@ -173,6 +191,29 @@ async fn revoke(
     Ok(no_store(StatusCode::OK.into_response()))
 }
 
+/// RFC 9126 §2: 201 with the `request_uri`; errors as the token endpoint's.
+async fn par(
+    State(s): State<AppState>,
+    ClientAddr(source): ClientAddr,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OAuthErrorResponse> {
+    let authorization = form_request(&uri, &headers, &body)?;
+    let pushed = s
+        .oauth
+        .push_authorization_request(
+            authorization,
+            dpop_header(&headers),
+            &body.unwrap_or_default(),
+            source,
+        )
+        .await?;
+    Ok(no_store(
+        (StatusCode::CREATED, Json(pushed)).into_response(),
+    ))
+}
+
 async fn jwks(State(s): State<AppState>) -> Response {
     (
         [
@@ -204,7 +245,11 @@ async fn openid_configuration(State(s): State<AppState>) -> Response {
 /// The bearer token of a request (RFC 6750): in the Authorization header, or (POST with a
 /// form body only) the `access_token` field; more than one way, or more than one header, is
 /// `invalid_request`.
-fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, BearerError> {
+fn bearer_token(
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(TokenScheme, String), BearerError> {
     let mut auth = headers.get_all(header::AUTHORIZATION).iter();
     let header_value = auth.next();
     if auth.next().is_some() {
@@ -217,16 +262,9 @@ fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Str
             let v = v.to_str().map_err(|_| {
                 BearerError::InvalidRequest("the Authorization header is not text".into())
             })?;
-            match v.split_once(' ') {
-                Some((scheme, t))
-                    if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() =>
-                {
-                    Ok(t.trim().to_owned())
-                }
-                _ => Err(BearerError::InvalidRequest(
-                    "use the Bearer authentication scheme".into(),
-                )),
-            }
+            access_token_of(v).ok_or_else(|| {
+                BearerError::InvalidRequest("use the Bearer or DPoP authentication scheme".into())
+            })
         })
         .transpose()?;
     let is_form = crate::extract::is_form(headers);
@@ -241,8 +279,25 @@ fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Str
         (Some(_), Some(_)) => Err(BearerError::InvalidRequest(
             "send the access token one way only".into(),
         )),
-        (Some(t), None) | (None, Some(t)) => Ok(t),
+        (Some(t), None) => Ok(t),
+        (None, Some(t)) => Ok((TokenScheme::Bearer, t)),
         (None, None) => Err(BearerError::Missing),
+    }
+}
+
+/// `Bearer <token>` or `DPoP <token>` (RFC 6750 §2.1, RFC 9449 §7.1).
+fn access_token_of(authorization: &str) -> Option<(TokenScheme, String)> {
+    let (scheme, t) = authorization.split_once(' ')?;
+    let t = t.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((TokenScheme::Bearer, t.to_owned()))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((TokenScheme::Dpop, t.to_owned()))
+    } else {
+        None
     }
 }
 
@@ -259,10 +314,17 @@ async fn userinfo(
             "an access token in the URI is not accepted".into(),
         )));
     }
-    let token = bearer_token(&method, &headers, &body).map_err(BearerErrorResponse)?;
+    let (scheme, token) = bearer_token(&method, &headers, &body).map_err(BearerErrorResponse)?;
+    let presented = ResourceRequest {
+        token: &token,
+        scheme,
+        proof: dpop_header(&headers),
+        method: method.as_str(),
+        path: "/oauth2/v0/userinfo",
+    };
     let claims = s
         .oauth
-        .userinfo(&token)
+        .userinfo(&presented)
         .await
         .map_err(BearerErrorResponse)?;
     Ok(no_store(Json(claims).into_response()))
@@ -272,22 +334,28 @@ async fn userinfo(
 /// app the token was issued to.
 async fn connections(
     State(s): State<AppState>,
+    method: Method,
     headers: HeaderMap,
 ) -> Result<Response, BearerErrorResponse> {
-    let bearer = headers
+    let (scheme, token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
+        .and_then(access_token_of)
         .ok_or_else(|| {
             BearerErrorResponse(BearerError::InvalidToken(
-                "a bearer access token is required".into(),
+                "an access token is required (Bearer or DPoP)".into(),
             ))
         })?;
+    let presented = ResourceRequest {
+        token: &token,
+        scheme,
+        proof: dpop_header(&headers),
+        method: method.as_str(),
+        path: "/app-mgmt/v0/connections",
+    };
     let revoked = s
         .oauth
-        .revoke_connections(bearer)
+        .revoke_connections(&presented)
         .await
         .map_err(BearerErrorResponse)?;
     Ok(no_store(

@@ -138,7 +138,17 @@ mod tests {
         let auth_time = id["auth_time"].as_i64().unwrap();
         assert!(auth_time <= id["iat"].as_i64().unwrap() - 59);
         // UserInfo: the profile claims, and no email (not asked).
-        let info = kit.svc.userinfo(&issued.access_token).await.unwrap();
+        let info = kit
+            .svc
+            .userinfo(&crate::ResourceRequest {
+                token: &issued.access_token,
+                scheme: crate::TokenScheme::Bearer,
+                proof: crate::DpopHeader::Absent,
+                method: "GET",
+                path: "/oauth2/v0/userinfo",
+            })
+            .await
+            .unwrap();
         assert_eq!(info["sub"], id["sub"]);
         assert_eq!(info["preferred_username"], kit.user_login.as_str());
         assert!(info.get("email").is_none());

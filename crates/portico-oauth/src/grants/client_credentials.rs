@@ -27,6 +27,7 @@ pub(crate) async fn issue(svc: &Inner, req: &TokenRequest<'_>) -> OAuthResult<Is
         target,
         auth_time: None,
         nonce: None,
+        dpop_jkt: req.dpop_jkt.as_deref(),
     };
     Ok(svc.issue(&issuance, None, None, req.now))
 }

@@ -34,8 +34,7 @@ pub(crate) async fn exchange(svc: &Inner, req: &TokenRequest<'_>) -> OAuthResult
             "request token was not issued for this company",
         ));
     }
-    svc.grant_for(app, Principal::Company(company), req.params, None, req.now)
-        .await
+    svc.grant_for(req, Principal::Company(company), None).await
 }
 
 #[cfg(test)]

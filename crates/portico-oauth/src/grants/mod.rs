@@ -39,6 +39,8 @@ pub(crate) struct TokenRequest<'a> {
     pub now: i64,
     /// The client used HTTP Basic (an `invalid_client` then carries a Basic challenge).
     pub basic: bool,
+    /// The thumbprint of the key of the request's DPoP proof: the tokens are bound to it.
+    pub dpop_jkt: Option<String>,
 }
 
 /// The grant a request names (Concur's convention: one `grant_type=password`, told apart by

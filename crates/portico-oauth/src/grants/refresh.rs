@@ -10,8 +10,8 @@
 use super::TokenRequest;
 use crate::Inner;
 use crate::error::{OAuthError, OAuthResult};
-use crate::grace;
 use crate::issue::{Issuance, IssuedTokens, Principal};
+use crate::{dpop, grace};
 use portico_domain::{
     Asked, RefreshTokenRecord, Rotation, ScopeSet, TokenDigest, TokenGrant, split_resources,
 };
@@ -49,6 +49,9 @@ pub(crate) async fn rotate(svc: &Inner, req: &TokenRequest<'_>) -> OAuthResult<I
     if family.revoked_at.is_some() {
         return Err(OAuthError::invalid_grant("refresh token has been revoked"));
     }
+    // Before reuse detection: a bound token presented without its key proves nothing, and
+    // must not let whoever holds a copy end the grant.
+    dpop::check_binding(family.dpop_jkt.as_deref(), req.dpop_jkt.as_deref())?;
     if old.rotated_at.is_some() {
         return replay_or_end(svc, req, presented, &old, &family).await;
     }
@@ -83,6 +86,7 @@ pub(crate) async fn rotate(svc: &Inner, req: &TokenRequest<'_>) -> OAuthResult<I
         target,
         auth_time: family.auth_time,
         nonce: None,
+        dpop_jkt: req.dpop_jkt.as_deref(),
     };
     // Signed before the rotation so the answer can be kept with the rotated token for the
     // grace window; if the rotation claims nothing, these tokens are never handed out.

@@ -2,13 +2,14 @@
 //! sandbox's company and admin, apps registered through the registry as a developer would, and
 //! requests made the way the token endpoint makes them.
 
+use crate::DpopHeader;
 use crate::issue::IssuedTokens;
 use crate::keys::MasterKey;
 use crate::{OAuthError, OAuthService, OAuthSettings, SigningAlgorithm};
 use base64::{Engine, engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD};
 use portico_domain::{
-    Actor, ApiCatalog, ApiSelection, AppChanges, AppId, AppRegistration, CompanyId, FailureBudget,
-    GrantType, IfVersion,
+    Actor, ApiCatalog, ApiSelection, AppChanges, AppId, AppRegistration, ClientAuthMethod,
+    CompanyId, FailureBudget, GrantType, IfVersion,
 };
 use portico_registry::{Registry, RegistrySettings};
 use portico_store::Store;
@@ -16,8 +17,8 @@ use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-const CALLBACK: &str = "https://app.example/callback";
-const SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+pub(crate) const CALLBACK: &str = "https://app.example/callback";
+pub(crate) const SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// A registered app's Key and Secret.
 pub(crate) struct TestClient {
@@ -26,7 +27,7 @@ pub(crate) struct TestClient {
 }
 
 impl TestClient {
-    fn basic(&self) -> String {
+    pub(crate) fn basic(&self) -> String {
         format!(
             "Basic {}",
             STANDARD.encode(format!("{}:{}", self.client_id, self.secret))
@@ -37,6 +38,87 @@ impl TestClient {
         self.client_id.parse().expect("a registered Key")
     }
 }
+
+/// An Ed25519 key of a partner's: it signs client assertions and DPoP proofs.
+pub(crate) struct TestKey {
+    pkcs8: Vec<u8>,
+    x: String,
+    pub kid: String,
+}
+
+impl TestKey {
+    pub fn new(kid: &str) -> Self {
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+        let doc =
+            Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).expect("a key");
+        let pair = Ed25519KeyPair::from_pkcs8(doc.as_ref()).expect("the key parses");
+        Self {
+            pkcs8: doc.as_ref().to_vec(),
+            x: URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
+            kid: kid.to_owned(),
+        }
+    }
+
+    pub fn public_jwk(&self) -> Value {
+        serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": self.x, "kid": self.kid})
+    }
+
+    /// The RFC 7638 thumbprint (`cnf.jkt` of tokens bound to this key).
+    pub fn thumbprint(&self) -> String {
+        portico_jose::PublicJwk::from_value(&self.public_jwk())
+            .expect("a valid JWK")
+            .thumbprint()
+            .to_owned()
+    }
+
+    pub fn sign(&self, header: jsonwebtoken::Header, claims: &Value) -> String {
+        let key = jsonwebtoken::EncodingKey::from_ed_der(&self.pkcs8);
+        jsonwebtoken::encode(&header, claims, &key).expect("signs")
+    }
+
+    /// A client assertion for `client_id` to `aud`, with its own jti.
+    pub fn assertion(&self, client_id: &str, aud: &str, jti: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        self.sign(
+            header,
+            &serde_json::json!({"iss": client_id, "sub": client_id, "aud": aud,
+                "jti": jti, "iat": now, "exp": now + 60}),
+        )
+    }
+
+    /// A DPoP proof for `method` `url` (and `nonce`, if given).
+    pub fn proof(&self, method: &str, url: &str, nonce: Option<&str>) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.typ = Some("dpop+jwt".into());
+        header.jwk = Some(
+            serde_json::from_value(
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": self.x}),
+            )
+            .expect("a jwk"),
+        );
+        let mut claims = serde_json::json!({"htm": method, "htu": url,
+            "iat": chrono::Utc::now().timestamp(), "jti": uuid::Uuid::new_v4().to_string()});
+        if let Some(n) = nonce {
+            claims["nonce"] = n.into();
+        }
+        self.sign(header, &claims)
+    }
+}
+
+/// The form fields of a `private_key_jwt` authentication.
+pub(crate) fn assertion_fields(assertion: String) -> [(&'static str, String); 2] {
+    [
+        (
+            "client_assertion_type",
+            crate::client::JWT_BEARER_ASSERTION.to_owned(),
+        ),
+        ("client_assertion", assertion),
+    ]
+}
+
+pub(crate) const TOKEN_URL: &str = "https://portico.test/oauth2/v0/token";
 
 pub(crate) struct Kit {
     pub svc: OAuthService,
@@ -66,6 +148,15 @@ impl Kit {
 
     /// A kit whose refresh grace window is `grace` seconds (0: off).
     pub async fn with_grace(grace: i64) -> Self {
+        Self::with_settings(grace, Default::default()).await
+    }
+
+    /// A kit with these DPoP settings (server nonces, proof age).
+    pub async fn with_dpop(dpop: crate::settings::DpopSettings) -> Self {
+        Self::with_settings(5, dpop).await
+    }
+
+    async fn with_settings(grace: i64, dpop: crate::settings::DpopSettings) -> Self {
         // One connection: an in-memory SQLite database lives in its connection.
         let store = Store::connect("sqlite::memory:", 1).await.expect("sqlite");
         store.migrate().await.expect("migrations");
@@ -101,6 +192,8 @@ impl Kit {
             authorization_code_ttl: 60,
             revocation_cache_entries: 1000,
             client_failures: FailureBudget::new(20, 10),
+            dpop,
+            par: Default::default(),
         };
         let master = MasterKey::from_base64(&STANDARD.encode([7u8; 32])).expect("a master key");
         let svc = OAuthService::start(settings, store, catalog, registry.password_check(), master)
@@ -128,10 +221,30 @@ impl Kit {
         grants: &[&str],
         id_token_alg: Option<portico_domain::IdTokenAlgorithm>,
     ) -> TestClient {
+        self.register(grants, |r| r.id_token_signed_response_alg = id_token_alg)
+            .await
+    }
+
+    /// An app of `private_key_jwt` only, with `key`'s public JWK registered (and DPoP-bound
+    /// tokens if `dpop_bound`): it has no secret.
+    pub async fn keyed_app(&self, grants: &[&str], key: &TestKey, dpop_bound: bool) -> TestClient {
+        self.register(grants, |r| {
+            r.token_endpoint_auth_methods = Some(vec![ClientAuthMethod::PrivateKeyJwt]);
+            r.jwks = Some(serde_json::json!({ "keys": [key.public_jwk()] }));
+            r.dpop_bound_access_tokens = Some(dpop_bound);
+        })
+        .await
+    }
+
+    async fn register(
+        &self,
+        grants: &[&str],
+        tweak: impl FnOnce(&mut AppRegistration),
+    ) -> TestClient {
         let n = self
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let registration = AppRegistration {
+        let mut registration = AppRegistration {
             name: format!("App {n}"),
             description: String::new(),
             active: true,
@@ -152,8 +265,13 @@ impl Kit {
                     .map(|g| GrantType::parse(g).expect("a grant type"))
                     .collect(),
             ),
-            id_token_signed_response_alg: id_token_alg,
+            id_token_signed_response_alg: None,
+            token_endpoint_auth_methods: None,
+            jwks: None,
+            dpop_bound_access_tokens: None,
+            require_pushed_authorization_requests: None,
         };
+        tweak(&mut registration);
         let reg = self
             .registry
             .register_app(&self.admin, registration)
@@ -161,8 +279,23 @@ impl Kit {
             .expect("registered");
         TestClient {
             client_id: reg.client_id,
-            secret: reg.client_secret.expose().to_owned(),
+            // A keys-only app has none.
+            secret: reg
+                .client_secret
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
         }
+    }
+
+    /// A token request authenticated by `form` alone (a client assertion), with an optional
+    /// DPoP proof.
+    pub async fn token_unauthenticated(
+        &self,
+        proof: Option<&str>,
+        pairs: &[(&str, String)],
+    ) -> Result<IssuedTokens, OAuthError> {
+        let dpop = proof.map_or(DpopHeader::Absent, DpopHeader::One);
+        self.svc.token(None, dpop, &form(pairs), SOURCE).await
     }
 
     pub async fn token(
@@ -171,7 +304,29 @@ impl Kit {
         pairs: &[(&str, String)],
     ) -> Result<IssuedTokens, OAuthError> {
         self.svc
-            .token(Some(&client.basic()), &form(pairs), SOURCE)
+            .token(
+                Some(&client.basic()),
+                DpopHeader::Absent,
+                &form(pairs),
+                SOURCE,
+            )
+            .await
+    }
+
+    /// A token request with a DPoP proof.
+    pub async fn token_with_proof(
+        &self,
+        client: &TestClient,
+        proof: &str,
+        pairs: &[(&str, String)],
+    ) -> Result<IssuedTokens, OAuthError> {
+        self.svc
+            .token(
+                Some(&client.basic()),
+                DpopHeader::One(proof),
+                &form(pairs),
+                SOURCE,
+            )
             .await
     }
 

@@ -29,14 +29,7 @@ pub(crate) async fn issue(svc: &Inner, req: &TokenRequest<'_>) -> OAuthResult<Is
         company: actor.company_id(),
     };
     // The user authenticated just now: that is the ID token's auth_time.
-    svc.grant_for(
-        &req.client.app,
-        principal,
-        req.params,
-        Some(req.now),
-        req.now,
-    )
-    .await
+    svc.grant_for(req, principal, Some(req.now)).await
 }
 
 #[cfg(test)]

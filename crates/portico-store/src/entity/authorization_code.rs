@@ -17,6 +17,7 @@ pub struct Model {
     pub nonce: Option<String>,
     pub auth_time: Option<i64>,
     pub resources: Option<String>,
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ pub struct Model {
     pub revoked_at: Option<i64>,
     pub resources: Option<String>,
     pub auth_time: Option<i64>,
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

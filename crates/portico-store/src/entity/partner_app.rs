@@ -25,6 +25,12 @@ pub struct Model {
     pub resource_uri: Option<String>,
     /// `RS256`, `ES256` or `EdDSA`.
     pub id_token_alg: String,
+    /// JSON array of client authentication method names.
+    pub auth_methods: String,
+    /// The app's public keys (a validated JWKS document).
+    pub jwks: Option<String>,
+    pub dpop_bound: bool,
+    pub require_par: bool,
     pub secret_hash: String,
     pub previous_secret_hash: Option<String>,
     pub previous_secret_valid_until: Option<DateTimeUtc>,

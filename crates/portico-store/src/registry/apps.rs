@@ -6,8 +6,9 @@ use crate::{
 };
 use async_trait::async_trait;
 use portico_domain::{
-    AppId, AppSpec, AuditEvent, Change, CompanyId, DomainError, DomainResult, GrantType,
-    IdTokenAlgorithm, PartnerApp, Review, ReviewStatus, UserId, Visibility,
+    AppId, AppSpec, AuditEvent, Change, ClientAuthMethod, ClientSecurity, CompanyId, DomainError,
+    DomainResult, GrantType, IdTokenAlgorithm, PartnerApp, Review, ReviewStatus, UserId,
+    Visibility,
     repo::{AppPart, AppStore, ClientSecrets, Enablement, EnablementStore},
 };
 use sea_orm::{
@@ -24,6 +25,7 @@ fn to_domain(m: partner_app::Model) -> DomainResult<PartnerApp> {
         .iter()
         .map(|g| GrantType::parse(g).ok_or_else(|| corrupt("grant type", g)))
         .collect::<DomainResult<_>>()?;
+    let security = security_of(&m)?;
     Ok(PartnerApp {
         id: AppId(m.id),
         company_id: CompanyId(m.company_id),
@@ -37,6 +39,7 @@ fn to_domain(m: partner_app::Model) -> DomainResult<PartnerApp> {
             grant_types,
             id_token_signed_response_alg: IdTokenAlgorithm::parse(&m.id_token_alg)
                 .ok_or_else(|| corrupt("ID token algorithm", &m.id_token_alg))?,
+            security,
         },
         visibility: Visibility::parse(&m.visibility)
             .ok_or_else(|| corrupt("visibility", &m.visibility))?,
@@ -55,6 +58,34 @@ fn to_domain(m: partner_app::Model) -> DomainResult<PartnerApp> {
         updated_at: m.updated_at,
         version: m.version,
     })
+}
+
+fn security_of(m: &partner_app::Model) -> DomainResult<ClientSecurity> {
+    let names: Vec<String> =
+        serde_json::from_str(&m.auth_methods).map_err(|e| corrupt("auth methods", e))?;
+    Ok(ClientSecurity {
+        token_endpoint_auth_methods: names
+            .iter()
+            .map(|n| ClientAuthMethod::parse(n).ok_or_else(|| corrupt("auth method", n)))
+            .collect::<DomainResult<_>>()?,
+        jwks: m
+            .jwks
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| corrupt("jwks", e))?,
+        dpop_bound_access_tokens: m.dpop_bound,
+        require_pushed_authorization_requests: m.require_par,
+    })
+}
+
+fn auth_methods(s: &ClientSecurity) -> String {
+    json(
+        &s.token_endpoint_auth_methods
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// Every column of a new app but the secrets.
@@ -83,6 +114,10 @@ fn to_active(a: &PartnerApp) -> partner_app::ActiveModel {
         resource_server: Set(a.resource_server),
         resource_uri: Set(a.resource_uri.clone()),
         id_token_alg: Set(a.spec.id_token_signed_response_alg.as_str().to_owned()),
+        auth_methods: Set(auth_methods(&a.spec.security)),
+        jwks: Set(a.spec.security.jwks.as_ref().map(json)),
+        dpop_bound: Set(a.spec.security.dpop_bound_access_tokens),
+        require_par: Set(a.spec.security.require_pushed_authorization_requests),
         secret_hash: NotSet,
         previous_secret_hash: NotSet,
         previous_secret_valid_until: NotSet,
@@ -112,6 +147,16 @@ fn owned_columns(
                 (
                     C::IdTokenAlg,
                     a.spec.id_token_signed_response_alg.as_str().into(),
+                ),
+                (C::AuthMethods, auth_methods(&a.spec.security).into()),
+                (C::Jwks, a.spec.security.jwks.as_ref().map(json).into()),
+                (
+                    C::DpopBound,
+                    a.spec.security.dpop_bound_access_tokens.into(),
+                ),
+                (
+                    C::RequirePar,
+                    a.spec.security.require_pushed_authorization_requests.into(),
                 ),
                 (
                     C::GrantTypes,

@@ -27,7 +27,7 @@ use axum::{Form, Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use portico_verify::{Verifier, VerifierBuilder};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -313,6 +313,13 @@ impl Issuer {
             .lock()
             .unwrap()
             .insert(token.to_owned(), answer);
+    }
+
+    /// The answer Portico gives for a live DPoP-bound token (the claims carry `cnf`).
+    pub fn active_dpop(claims: &Value) -> Value {
+        let mut answer = Issuer::active(claims);
+        answer["token_type"] = json!("DPoP");
+        answer
     }
 
     /// The answer Portico gives for a live token with these claims.
@@ -618,4 +625,88 @@ async fn introspect(
         .cloned()
         .unwrap_or_else(|| json!({ "active": false }));
     Json(answer).into_response()
+}
+
+/// A client's DPoP key: generated with aws-lc-rs, proofs signed by jsonwebtoken, the
+/// thumbprint computed by jsonwebtoken (independently of portico-jose).
+pub struct DpopKey {
+    pub alg: Algorithm,
+    encoding: EncodingKey,
+    /// The public JWK that goes into the proof header.
+    pub jwk: Value,
+    /// RFC 7638 SHA-256 thumbprint: the `cnf.jkt` of tokens bound to this key.
+    pub jkt: String,
+}
+
+static PROOF_JTI: AtomicU64 = AtomicU64::new(1);
+
+impl DpopKey {
+    pub fn generate(alg: Algorithm) -> DpopKey {
+        let (encoding, jwk) = match alg {
+            Algorithm::ES256 => {
+                let pair = EcdsaKeyPair::generate(&sig::ECDSA_P256_SHA256_FIXED_SIGNING)
+                    .expect("P-256 key");
+                let pkcs8 = pair.to_pkcs8v1().expect("PKCS#8");
+                let point = pair.public_key().as_ref();
+                let jwk = json!({
+                    "kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..]),
+                });
+                (EncodingKey::from_ec_der(pkcs8.as_ref()), jwk)
+            }
+            Algorithm::EdDSA => {
+                let pair = Ed25519KeyPair::generate().expect("Ed25519 key");
+                let pkcs8 = pair.to_pkcs8v1().expect("PKCS#8");
+                let jwk = json!({
+                    "kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref()),
+                });
+                (EncodingKey::from_ed_der(pkcs8.as_ref()), jwk)
+            }
+            other => panic!("the fixture makes no DPoP key for {other:?}"),
+        };
+        let jkt = serde_json::from_value::<Jwk>(jwk.clone())
+            .expect("JWK")
+            .thumbprint(ThumbprintHash::SHA256)
+            .expect("thumbprint");
+        DpopKey {
+            alg,
+            encoding,
+            jwk,
+            jkt,
+        }
+    }
+
+    pub fn header(&self) -> Value {
+        json!({ "typ": "dpop+jwt", "alg": self.alg, "jwk": self.jwk })
+    }
+
+    /// The claims of a fresh proof for `method` `htu`, with `ath` for `token`.
+    pub fn claims(method: &str, htu: &str, token: Option<&str>) -> Value {
+        let mut claims = json!({
+            "jti": format!("proof-{}", PROOF_JTI.fetch_add(1, Ordering::Relaxed)),
+            "htm": method,
+            "htu": htu,
+            "iat": now(),
+        });
+        if let Some(token) = token {
+            claims["ath"] = json!(ath(token));
+        }
+        claims
+    }
+
+    /// A valid proof for a request to a resource with `token`.
+    pub fn proof(&self, method: &str, htu: &str, token: &str) -> String {
+        self.sign(&self.header(), &DpopKey::claims(method, htu, Some(token)))
+    }
+
+    pub fn sign(&self, header: &Value, claims: &Value) -> String {
+        let input = signing_input(header, claims);
+        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &self.encoding, self.alg)
+            .expect("DPoP proof signature");
+        format!("{input}.{signature}")
+    }
+}
+
+/// `ath`: base64url(SHA-256(access token)).
+pub fn ath(token: &str) -> String {
+    b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes()).as_ref())
 }
