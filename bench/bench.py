@@ -8,7 +8,9 @@ resident memory from /proc. Each scenario runs --runs times after a warm-up; the
 the median and the range. Only 127.0.0.1 is ever contacted, and every wrk run is bounded by
 --duration.
 
-Standard library only; needs wrk, and psql (PostgreSQL) / sqlite3 (large SQLite) to seed.
+Standard library only, but for the DPoP and private_key_jwt scenarios, whose single-use JWTs
+bench/jwtgen.py signs with the `cryptography` package; needs wrk, and psql (PostgreSQL) /
+sqlite3 (large SQLite) to seed.
 """
 
 import argparse
@@ -31,9 +33,12 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-SCENARIOS = ["client_credentials", "introspection", "refresh_token", "request_token"]
+SCENARIOS = ["client_credentials", "client_credentials_dpop", "client_credentials_pkjwt",
+             "introspection", "refresh_token", "request_token"]
 LABELS = {
     "client_credentials": "client_credentials",
+    "client_credentials_dpop": "client_credentials + DPoP",
+    "client_credentials_pkjwt": "client_credentials, private_key_jwt",
     "introspection": "introspection (JWT)",
     "refresh_token": "refresh_token grant",
     "request_token": "request-token exchange",
@@ -42,6 +47,13 @@ LABELS = {
 # how many distinct access tokens are introspected.
 APPS = 4
 JWTS = 256
+# The scenarios whose every request carries a single-use JWT (a DPoP proof, a client
+# assertion): signed in advance by bench/jwtgen.py, sent once each by lua/oneshot.lua.
+ONESHOT = {"client_credentials_dpop": "dpop", "client_credentials_pkjwt": "pkjwt"}
+# How many of those lines a run gets: its expected requests (the fastest rate seen so far for
+# the scenario in this configuration, or the secret-based client_credentials rate, which
+# neither can beat) times this margin, plus a few per connection.
+ONESHOT_MARGIN = 1.6
 
 
 def log(*a):
@@ -51,8 +63,8 @@ def log(*a):
 # --- HTTP (provisioning only; the load comes from wrk) -------------------------------------
 
 
-def http(method, url, body=None, headers=None, form=False):
-    data = None
+def http(method, url, body=None, headers=None, form=False, body_bytes=None):
+    data = body_bytes
     headers = dict(headers or {})
     if body is not None:
         if form:
@@ -175,8 +187,10 @@ def sandbox_account(banner, label):
 class World:
     """What the scenarios need: apps with their secrets, a resource server, request tokens."""
 
-    def __init__(self, id_token_alg):
+    def __init__(self, id_token_alg, scenarios=()):
         self.id_token_alg = id_token_alg
+        self.scenarios = list(scenarios)
+        self.rates = {}  # scenario -> the fastest req/s seen (sizes the single-use lines)
 
     def provision(self, srv):
         staff_login, staff_pw, _ = sandbox_account(srv.banner, "operator (staff):")
@@ -206,6 +220,31 @@ class World:
                               "basic": basic(reg["client_id"], reg["client_secret"])})
         # The last app is the resource server that introspects everyone's tokens.
         self.resource = self.apps.pop()
+        # DPoP (client_credentials_dpop): each secret-based app proves possession of its own
+        # key. private_key_jwt (client_credentials_pkjwt): as many apps again that have no
+        # secret, only a registered Ed25519 key. Only when those scenarios are run (the keys
+        # need the `cryptography` package).
+        self.keyed = []
+        if any(s in ONESHOT for s in self.scenarios):
+            import jwtgen
+            for a in self.apps:
+                key = jwtgen.Key()
+                a["dpop"] = {"private": key.private, "x": key.x, "basic": a["basic"]}
+            for i in range(APPS):
+                key = jwtgen.Key(kid=f"bench-{i}")
+                reg = expect(*http("POST", srv.url("/admin/v1/apps"), {
+                    "name": f"Bench Keyed App {i}",
+                    "description": "benchmark client (private_key_jwt)",
+                    "apis": [{"api": "expense.report.read"}],
+                    "redirect_uris": ["https://app.example/callback"],
+                    "grant_types": ["client_credentials"],
+                    "token_endpoint_auth_methods": ["private_key_jwt"],
+                    "jwks": {"keys": [key.jwk()]},
+                }, {"Authorization": f"Bearer {dev}"}), 201, "register keyed app")
+                if reg.get("client_secret") is not None:
+                    raise SystemExit("a private_key_jwt app was given a secret")
+                self.keyed.append({"private": key.private, "x": key.x, "kid": key.kid,
+                                   "client_id": reg["client_id"]})
         expect(*http("PUT", srv.url(f"/admin/v1/apps/{self.resource['id']}/resource-server"),
                      {"resource_server": True}, {"Authorization": f"Bearer {staff}"}),
                200, "resource server")
@@ -222,6 +261,28 @@ class World:
         tokens = self.access_tokens(srv, 2 * len(self.apps))
         expect(*http("POST", srv.url("/oauth2/v0/introspect"), {"token": tokens[0]},
                      {"Authorization": self.resource["basic"]}, form=True), 200, "introspect")
+        # The single-use scenarios: one request per app (its keys parsed and cached), which also
+        # checks that the server takes the JWTs as jwtgen makes them.
+        for name, kind in ONESHOT.items():
+            if name not in self.scenarios:
+                continue
+            import jwtgen
+            clients = self.oneshot_clients(kind)
+            url = srv.url("/oauth2/v0/token")
+            for auth, dpop, body in jwtgen.requests(kind, len(clients), clients, url, aud=url):
+                headers = {"Content-Type": "application/x-www-form-urlencoded"}
+                if auth:
+                    headers["Authorization"] = auth
+                if dpop:
+                    headers["DPoP"] = dpop
+                answer = expect(*http("POST", url, headers=headers, body_bytes=body.encode()),
+                                200, name)
+                want = "DPoP" if kind == "dpop" else "Bearer"
+                if answer.get("token_type") != want:
+                    raise SystemExit(f"{name}: token_type {answer.get('token_type')}")
+
+    def oneshot_clients(self, kind):
+        return [a["dpop"] for a in self.apps] if kind == "dpop" else self.keyed
 
     def company_token(self, srv, app):
         return expect(*http("POST", srv.url("/oauth2/v0/token"), {
@@ -324,6 +385,21 @@ def scenario(name, srv, world, args, tmp, duration):
                  for a in world.apps]
         env = {"BENCH_PATH": "/oauth2/v0/token", "BENCH_BODIES": path}
         script = "static.lua"
+    elif name in ONESHOT:
+        # Single-use lines, signed now (a DPoP proof is accepted for 60 s after its iat).
+        import jwtgen
+        kind = ONESHOT[name]
+        expected = world.rates.get(name) or world.rates.get("client_credentials") or 40000
+        count = int(expected * duration * ONESHOT_MARGIN) + 8 * args.connections
+        took = jwtgen.write(kind, path, args.threads, count, world.oneshot_clients(kind),
+                            srv.base, "/oauth2/v0/token", aud=srv.url("/oauth2/v0/token"))
+        log(f"    {count:,} single-use requests for {name} ({duration} s) signed in {took:.1f} s")
+        env = {"_duration": duration, "BENCH_REQUESTS": path}
+        r = wrk(srv, "oneshot.lua", env, args)
+        r["signed_lines"], r["signing_s"] = count, took
+        for t in range(args.threads):
+            os.remove(f"{path}.{t}")
+        return r
     elif name == "refresh_token":
         # Four tokens per connection: a fresh pool for every run (the last run's are spent).
         lines = world.refresh_tokens(srv, 4 * args.connections)
@@ -397,7 +473,7 @@ def run_config(kind, large, args, results):
     res = results.setdefault(config, {})
     try:
         srv.start()
-        world = World(args.id_token_alg).provision(srv)
+        world = World(args.id_token_alg, args.scenarios).provision(srv)
         if large:
             res["peak_rss_setup_kib"] = srv.peak_rss_kib()
             srv.stop()
@@ -410,14 +486,16 @@ def run_config(kind, large, args, results):
         srv.reset_peak_rss()
         for run in range(args.runs):
             for name in args.scenarios:
-                scenario(name, srv, world, args, tmp, args.warmup)  # warm-up, discarded
+                w = scenario(name, srv, world, args, tmp, args.warmup)  # warm-up, discarded
+                world.rates[name] = max(world.rates.get(name, 0), rate(w))
                 r = scenario(name, srv, world, args, tmp, args.duration)
+                world.rates[name] = max(world.rates[name], rate(r))
                 res.setdefault(name, []).append(r)
                 log(f"  run {run + 1} {name:20} {r['requests'] / r['duration_us'] * 1e6:9.0f} req/s"
                     f"  p99 {r['p99_us'] / 1000:6.2f} ms"
                     f"  server {r['server_cpu_s'] / max(r['requests'], 1) * 1e6:6.1f} µs/req"
                     f"  db {r['db_cpu_s'] / max(r['requests'], 1) * 1e6:6.1f} µs/req"
-                    f"  errors {errors(r)}  other load {r['other_cpu_s'] / r['duration_us'] * 1e6:.2f} cores")
+                    f"  errors {errors(r)}{ran_out(r)}  other load {r['other_cpu_s'] / r['duration_us'] * 1e6:.2f} cores")
         res["peak_rss_kib"] = srv.peak_rss_kib()
         srv.stop()
         # Start to ready on the existing database, several times.
@@ -440,18 +518,30 @@ def errors(r):
     return r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
 
 
-def ed25519_sign_us():
-    """The time of one Ed25519 signature by `openssl speed ed25519` on this machine, now: the
-    unit the token path's cost is given in (a token needs one signature; nothing else in it is
-    irreducible). None if openssl is missing."""
+def rate(r):
+    return r["requests"] / r["duration_us"] * 1e6
+
+
+def ran_out(r):
+    """For single-use lines: how many requests found none left (each also an error)."""
+    return f" (ran out of lines: {r['ran_out']})" if r.get("ran_out") else ""
+
+
+def ed25519_us():
+    """The time of one Ed25519 signature and of one verification by `openssl speed -seconds 3
+    ed25519` on this machine, now: the units the token path's cost is given in (a token needs
+    one signature, a DPoP proof or a client assertion one verification more; nothing else in
+    them is irreducible). None if openssl is missing."""
     try:
-        out = subprocess.run(["openssl", "speed", "-seconds", "2", "ed25519"],
+        out = subprocess.run(["openssl", "speed", "-seconds", "3", "ed25519"],
                              capture_output=True, text=True, timeout=60).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     for line in out.splitlines():
         if "Ed25519" in line and "bits" in line:
-            return 1e6 / float(line.split()[-2])  # the "sign/s" column
+            sign_s, verify_s = (float(v) for v in line.split()[-2:])  # sign/s, verify/s
+            log(f"  openssl speed ed25519: {sign_s:,.0f} sign/s, {verify_s:,.0f} verify/s")
+            return 1e6 / sign_s, 1e6 / verify_s
     return None
 
 
@@ -498,12 +588,16 @@ def table(results, args):
                 if res[n][0]["db_cpu_s"] else "–")
         row(f"{LABELS[name]}: errors (all runs)",
             lambda res, n=name: str(sum(errors(r) for r in rs(res, n))))
+        if name in ONESHOT:
+            row(f"{LABELS[name]}: requests that found no single-use line left (all runs)",
+                lambda res, n=name: str(sum(r.get("ran_out", 0) for r in rs(res, n))))
     row("peak RSS during the runs, MiB", lambda res: f"{res['peak_rss_kib'] / 1024:.1f}")
     row("peak RSS while provisioning (argon2), MiB",
         lambda res: f"{res['peak_rss_setup_kib'] / 1024:.1f}")
     row("start to ready ms", lambda res: med(res["ready_ms"], lambda v: f"{v:.0f}"))
-    # The token path's cost in the units of issue 11: per Ed25519 signature (measured before
-    # and after the runs, median), and a refresh against a client_credentials token.
+    # The token path's cost in the units of issue 11: per Ed25519 signature (measured before,
+    # between and after the configurations, median), and a refresh against a client_credentials
+    # token.
     sig = statistics.median(args.signature_us) if args.signature_us else None
     per_req = lambda res, n: statistics.median(  # noqa: E731
         [r["server_cpu_s"] / r["requests"] * 1e6 for r in res[n]])
@@ -514,6 +608,24 @@ def table(results, args):
             if name in args.scenarios:
                 row(f"{LABELS[name]}: server CPU in Ed25519 signatures ({sig:.1f} µs each)",
                     lambda res, n=name: f"{per_req(res, n) / sig:.2f}")
+    # DPoP and private_key_jwt: what each costs beyond the secret-based client_credentials
+    # token, in Ed25519 verifications (the one verification each needs, and the rest: the JWT's
+    # parsing, the jti's insert into the shared replay store).
+    ver = statistics.median(args.verification_us) if args.verification_us else None
+    for name in ONESHOT:
+        if not {name, "client_credentials"} <= set(args.scenarios):
+            continue
+        row(f"{LABELS[name]}: server CPU over client_credentials, µs/req",
+            lambda res, n=name: f"{per_req(res, n) - per_req(res, 'client_credentials'):+.1f}")
+        if ver:
+            row(f"{LABELS[name]}: server CPU over client_credentials, in Ed25519 "
+                f"verifications ({ver:.1f} µs each)",
+                lambda res, n=name: f"{(per_req(res, n) - per_req(res, 'client_credentials')) / ver:+.2f}")
+            if any(r["db_cpu_s"] for res in results.values() for r in res.get(name, [])):
+                row(f"{LABELS[name]}: server + PostgreSQL CPU over client_credentials, in "
+                    f"Ed25519 verifications",
+                    lambda res, n=name: f"{(with_db(res, n) - with_db(res, 'client_credentials')) / ver:+.2f}"
+                    if res[n][0]["db_cpu_s"] else "–")
     if {"refresh_token", "client_credentials"} <= set(args.scenarios):
         row("refresh_token grant (server + PostgreSQL CPU) in client_credentials tokens",
             lambda res: f"{with_db(res, 'refresh_token') / per_req(res, 'client_credentials'):.1f}")
@@ -549,16 +661,20 @@ def main():
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise SystemExit("the benchmark only talks to this machine")
     results = {}
-    args.signature_us = [v for v in [ed25519_sign_us()] if v]
+    speeds = [v for v in [ed25519_us()] if v]
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[:3]
     started = time.time()
-    for config in args.configs.split(","):
+    for i, config in enumerate(args.configs.split(",")):
+        if i:  # and between configurations
+            speeds += [v for v in [ed25519_us()] if v]
         kind, size = config.split("-")
         run_config(kind, size == "large", args, results)
     with open("/proc/loadavg") as f:
         load_after = f.read().split()[:3]
-    args.signature_us += [v for v in [ed25519_sign_us()] if v]
+    speeds += [v for v in [ed25519_us()] if v]
+    args.signature_us = [s for s, _ in speeds]
+    args.verification_us = [v for _, v in speeds]
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "results": results,

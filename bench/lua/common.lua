@@ -21,14 +21,19 @@ function M.post(path, authorization, body)
   }, body)
 end
 
--- Prints one JSON line that bench.py parses: counts, errors and latency percentiles (µs).
-function M.done(summary, latency, requests)
+-- Prints one JSON line that bench.py parses: counts, errors and latency percentiles (µs), and
+-- a script's own counts (`extra`: name -> integer), if any.
+function M.done(summary, latency, requests, extra)
   local e = summary.errors
+  local more = ""
+  for name, value in pairs(extra or {}) do
+    more = more .. string.format(',"%s":%d', name, value)
+  end
   io.write(string.format(
     'BENCH {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,' ..
-    '"status":%d,"timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d}\n',
+    '"status":%d,"timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d%s}\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, more))
 end
 
 return M

@@ -153,15 +153,7 @@ async fn a_keys_only_app_at_every_endpoint(backend: Backend) {
     let key = PartnerKey::new("2026-12");
 
     // Metadata: the method, and asymmetric algorithms only.
-    let meta: Value = app
-        .client
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta = get_json(&app, "/.well-known/oauth-authorization-server").await;
     for member in [
         "token_endpoint_auth_methods_supported",
         "introspection_endpoint_auth_methods_supported",
@@ -323,15 +315,7 @@ async fn dpop_binds_tokens_to_the_clients_key(backend: Backend) {
     .await;
     let key = PartnerKey::new("dpop");
     let token_url = app.url("/oauth2/v0/token");
-    let meta: Value = app
-        .client
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta = get_json(&app, "/.well-known/openid-configuration").await;
     assert!(
         meta["dpop_signing_alg_values_supported"]
             .as_array()

@@ -339,6 +339,18 @@ pub async fn exchange(
     .await
 }
 
+/// A JSON document the server publishes (metadata, say).
+pub async fn get_json(app: &TestApp, path: &str) -> Value {
+    app.client
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The published JWKS.
 pub async fn jwks(app: &TestApp) -> jsonwebtoken::jwk::JwkSet {
     app.client
