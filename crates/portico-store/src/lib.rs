@@ -30,6 +30,7 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct Store {
     db: DatabaseConnection,
     feed: ChangeFeed,
+    replay: std::sync::Arc<replay::ReplayGate>,
 }
 
 impl Store {
@@ -69,6 +70,7 @@ impl Store {
         Ok(Self {
             db,
             feed: ChangeFeed::default(),
+            replay: Default::default(),
         })
     }
 

@@ -666,8 +666,32 @@ async fn used_jtis_are_refused_until_they_expire(backend: Backend) {
     f.finish().await;
 }
 
+/// Replay checks are group-committed: a burst of concurrent callers shares batches, and still
+/// each jti has exactly one first use, a jti twice in the same batch included.
+async fn a_burst_of_replay_checks_has_one_first_use_per_jti(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let s = &f.store;
+    // 600 distinct jtis (more than one batch holds), each asked three times at once.
+    let tasks: Vec<_> = (0..1800)
+        .map(|i| {
+            let s = s.clone();
+            let d = TokenDigest::of(&format!("dpop\u{0}burst\u{0}{}", i % 600));
+            tokio::spawn(async move { (i % 600, s.first_use(&d, NOW + 60).await.unwrap()) })
+        })
+        .collect();
+    let mut firsts = vec![0u32; 600];
+    for t in tasks {
+        let (jti, first) = t.await.unwrap();
+        firsts[jti] += u32::from(first);
+    }
+    assert!(firsts.iter().all(|&n| n == 1), "{firsts:?}");
+    assert_eq!(s.purge_used(NOW + 61).await.unwrap(), 600);
+    f.finish().await;
+}
+
 both_backends!(
     used_jtis_are_refused_until_they_expire,
+    a_burst_of_replay_checks_has_one_first_use_per_jti,
     apps_read_back_as_stored,
     update_app_refuses_a_stale_version,
     codes_are_single_use_and_bound_to_their_client,
