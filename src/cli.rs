@@ -149,6 +149,7 @@ async fn bootstrap(config: Config, args: BootstrapArgs) -> Result<(), StartupErr
                 domain: args.domain,
                 edition: args.edition,
                 development_partner: args.development_partner,
+                own_use_apps: false,
             },
             args.login_id,
             args.display_name,

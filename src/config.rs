@@ -18,6 +18,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub catalog: CatalogConfig,
     pub sandbox: SandboxConfig,
+    pub signup: SignUpConfig,
     pub admin: AdminConfig,
     pub tokens: TokensConfig,
     pub dpop: DpopConfig,
@@ -89,6 +90,16 @@ pub struct CatalogConfig {
 #[serde(deny_unknown_fields)]
 pub struct SandboxConfig {
     pub enabled: bool,
+}
+
+/// Sandbox sign-up by developers (the developer program).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignUpConfig {
+    pub mode: portico_domain::SignUpMode,
+    pub domain_suffix: String,
+    pub per_source_burst: u32,
+    pub per_source_per_hour: u32,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -186,6 +197,24 @@ impl Config {
 
     fn check(&self) -> Result<(), ConfigError> {
         self.bind_addr()?;
+        if self.signup.per_source_burst == 0 || self.signup.per_source_per_hour == 0 {
+            return Err(ConfigError::Invalid(
+                "signup.per_source_burst and signup.per_source_per_hour must be at least 1".into(),
+            ));
+        }
+        portico_domain::NewCompany {
+            name: "x".into(),
+            domain: format!("x.{}", self.signup.domain_suffix),
+            edition: portico_domain::Edition::Standard,
+            development_partner: true,
+            own_use_apps: false,
+        }
+        .validate()
+        .map_err(|_| {
+            ConfigError::Invalid(
+                "signup.domain_suffix must be a DNS name such as sandbox.example.com".into(),
+            )
+        })?;
         let url = &self.server.public_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err(ConfigError::Invalid(

@@ -93,6 +93,14 @@ fn registry_settings(config: &Config) -> RegistrySettings {
         request_token_ttl: chrono::Duration::seconds(
             config.tokens.request_token_ttl_seconds.into(),
         ),
+        sign_up: portico_registry::SignUpSettings {
+            mode: config.signup.mode,
+            domain_suffix: config.signup.domain_suffix.clone(),
+            per_source: FailureBudget {
+                burst: config.signup.per_source_burst,
+                interval_ms: 3_600_000 / i64::from(config.signup.per_source_per_hour),
+            },
+        },
     }
 }
 

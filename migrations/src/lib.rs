@@ -10,6 +10,7 @@ mod m20261202_000010_versions;
 mod m20261202_000020_oidc;
 mod m20261202_000030_connections;
 mod m20261202_000040_client_keys;
+mod m20261203_000050_developer_program;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000020_oidc::Migration),
             Box::new(m20261202_000030_connections::Migration),
             Box::new(m20261202_000040_client_keys::Migration),
+            Box::new(m20261203_000050_developer_program::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::both_backends;
 use crate::helpers::{Backend, Credentials, Session, TestApp, spawn_app};
-use crate::oauth_helpers::{AppCredentials, browse, hidden_inputs, register, token};
+use crate::oauth_helpers::{AppCredentials, browse, certify, hidden_inputs, register, token};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -83,24 +83,6 @@ async fn new_secret(app: &TestApp, s: &Session, id: &str, grace: u64) -> (Status
 async fn describe(app: &TestApp, s: &Session, id: &str, text: &str) -> (StatusCode, Value) {
     app.patch(s, &format!("/apps/{id}"), json!({ "description": text }))
         .await
-}
-
-/// An app with client_credentials, submitted, approved by staff.
-async fn approved_app(app: &TestApp, dev: &Session, staff: &Session, name: &str) -> AppCredentials {
-    let client = register(app, dev, name, &["client_credentials"]).await;
-    let (status, body) = app
-        .post(dev, &format!("/apps/{}/submit", client.id), json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = app
-        .post(
-            staff,
-            &format!("/apps/{}/review", client.id),
-            json!({ "decision": "approve" }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    client
 }
 
 /// Modify (description) ∥ New Secret: both answer 200, and both take effect: the description
@@ -213,7 +195,9 @@ async fn staff_decisions_are_never_undone_by_the_owner(backend: Backend) {
     }
 
     // Visibility Private ∥ Modify, and ∥ New Secret, on an approved app made public each round.
-    let client = approved_app(&app, &dev, &staff, "Taken down").await;
+    // (Only a production registration leaves Private.)
+    let sandbox = register(&app, &dev, "Taken down", &["client_credentials"]).await;
+    let client = certify(&app, &dev, &sandbox, "global").await;
     let visibility = format!("/apps/{}/visibility", client.id);
     for round in 0..ROUNDS {
         let (status, body) = app

@@ -13,6 +13,7 @@ mod cli;
 mod codes;
 mod concurrency;
 mod connections;
+mod developer_program;
 mod independent_client;
 mod independent_js;
 mod keyless;

@@ -45,27 +45,6 @@ async fn world(backend: Backend, grants: &[&str]) -> World {
     World { app, dev, client }
 }
 
-/// Makes `client` public (submit, approve, publish).
-async fn publish(app: &TestApp, dev: &Session, client: &AppCredentials) {
-    let staff = app.staff().await;
-    app.post(dev, &format!("/apps/{}/submit", client.id), json!({}))
-        .await;
-    app.post(
-        &staff,
-        &format!("/apps/{}/review", client.id),
-        json!({ "decision": "approve" }),
-    )
-    .await;
-    let (status, _) = app
-        .put(
-            &staff,
-            &format!("/apps/{}/visibility", client.id),
-            json!({ "visibility": "public" }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-}
-
 async fn client_credentials(backend: Backend) {
     let World { app, client, .. } = world(backend, ALL_GRANTS).await;
     let a = token(&app, &client, &[("grant_type", "client_credentials")]).await;
@@ -486,7 +465,8 @@ async fn authorization_errors(backend: Backend) {
 
 async fn enablement_is_checked_everywhere(backend: Backend) {
     let World { app, dev, client } = world(backend, ALL_GRANTS).await;
-    publish(&app, &dev, &client).await;
+    // Other companies use the production registration, never the sandbox Key.
+    let client = certify(&app, &dev, &client, "public").await;
     let globex = app
         .company_with_admin("Globex", "professional", false)
         .await;

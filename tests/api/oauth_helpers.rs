@@ -100,6 +100,48 @@ pub async fn register(app: &TestApp, dev: &Session, name: &str, grants: &[&str])
     }
 }
 
+/// Submits the sandbox app `client`, has staff approve and certify it with `visibility`, and
+/// has the developer's admin take the production Secret (New Secret): the production
+/// registration's credentials, a Key other than the sandbox's.
+pub async fn certify(
+    app: &TestApp,
+    dev: &Session,
+    client: &AppCredentials,
+    visibility: &str,
+) -> AppCredentials {
+    let staff = app.staff().await;
+    let (status, body) = app
+        .post(dev, &format!("/apps/{}/submit", client.id), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .post(
+            &staff,
+            &format!("/apps/{}/review", client.id),
+            json!({ "decision": "approve" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, certified) = app
+        .post(
+            &staff,
+            &format!("/apps/{}/certification", client.id),
+            json!({ "visibility": visibility }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{certified}");
+    let id = certified["production"]["id"].as_str().unwrap().to_owned();
+    assert_ne!(id, client.id, "production has a Key of its own");
+    let (status, secret) = app
+        .post(dev, &format!("/apps/{id}/secret"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{secret}");
+    AppCredentials {
+        id,
+        secret: secret["client_secret"].as_str().unwrap().to_owned(),
+    }
+}
+
 /// POSTs a form to an OAuth endpoint, authenticating with Basic when `client` is given.
 pub async fn post_form(
     app: &impl Target,

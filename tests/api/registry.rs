@@ -118,35 +118,60 @@ async fn guides_walk_through(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK, "{approved}");
     assert_eq!(approved["review"]["status"], "approved");
-    let (status, public) = app
+    // The sandbox app itself never leaves Private: staff certify it instead, which makes its
+    // production registration with a Key of its own.
+    let (status, e) = app
         .put(
             &staff,
             &format!("/apps/{id}/visibility"),
             json!({ "visibility": "public" }),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{public}");
-    assert_eq!(public["visibility"], "public");
+    assert_eq!(status, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["error"], "certification_required");
+    let (status, certified) = app
+        .post(
+            &staff,
+            &format!("/apps/{id}/certification"),
+            json!({ "visibility": "public" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{certified}");
+    let prod = certified["production"]["id"].as_str().unwrap().to_owned();
+    assert_ne!(prod, id);
+    assert_eq!(certified["production"]["visibility"], "public");
+    assert_eq!(certified["production"]["certified_from"], id.as_str());
+    assert_eq!(certified["sandbox"]["visibility"], "private");
 
-    // A second company sees it, not enabled; enables it; disables it.
+    // A second company sees the production registration (not the sandbox app), not
+    // enabled; enables it; disables it.
     let other = app
         .company_with_admin("Globex", "professional", false)
         .await;
     let path = format!("/companies/{}/enablements", other.company_id);
     let (_, list) = app.get(&other, &path).await;
-    assert_eq!(enabled_in(&list, &id), Some(false));
+    assert_eq!(enabled_in(&list, &prod), Some(false));
+    assert_eq!(enabled_in(&list, &id), None, "the sandbox app stays hidden");
     let (status, on) = app
-        .put(&other, &format!("{path}/{id}"), json!({ "enabled": true }))
+        .put(
+            &other,
+            &format!("{path}/{prod}"),
+            json!({ "enabled": true }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{on}");
     let (_, list) = app.get(&other, &path).await;
-    assert_eq!(enabled_in(&list, &id), Some(true));
+    assert_eq!(enabled_in(&list, &prod), Some(true));
     let (status, _) = app
-        .put(&other, &format!("{path}/{id}"), json!({ "enabled": false }))
+        .put(
+            &other,
+            &format!("{path}/{prod}"),
+            json!({ "enabled": false }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (_, list) = app.get(&other, &path).await;
-    assert_eq!(enabled_in(&list, &id), Some(false));
+    assert_eq!(enabled_in(&list, &prod), Some(false));
     // The owner's enablement is untouched.
     let (_, list) = app
         .get(&dev, &format!("/companies/{}/enablements", dev.company_id))
@@ -352,31 +377,48 @@ async fn only_staff_review_and_set_visibility(backend: Backend) {
         json!({ "decision": "approve" }),
     )
     .await;
+    // The owner cannot certify.
     let (status, _) = app
-        .put(
-            &staff,
-            &format!("/apps/{id}/visibility"),
+        .post(
+            &dev,
+            &format!("/apps/{id}/certification"),
             json!({ "visibility": "global" }),
         )
         .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, certified) = app
+        .post(
+            &staff,
+            &format!("/apps/{id}/certification"),
+            json!({ "visibility": "global" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{certified}");
+    let prod = certified["production"]["id"].as_str().unwrap().to_owned();
+    let prod = prod.as_str();
     let other = app.company_with_admin("Umbrella", "standard", false).await;
     let path = format!("/companies/{}/enablements", other.company_id);
     let (_, list) = app.get(&other, &path).await;
-    assert_eq!(enabled_in(&list, id), Some(true));
-    app.put(&other, &format!("{path}/{id}"), json!({ "enabled": false }))
-        .await;
-    let (_, list) = app.get(&other, &path).await;
-    assert_eq!(enabled_in(&list, id), Some(false));
-    // Back to private: other companies lose it.
+    assert_eq!(enabled_in(&list, prod), Some(true));
     app.put(
-        &staff,
-        &format!("/apps/{id}/visibility"),
-        json!({ "visibility": "private" }),
+        &other,
+        &format!("{path}/{prod}"),
+        json!({ "enabled": false }),
     )
     .await;
     let (_, list) = app.get(&other, &path).await;
-    assert_eq!(enabled_in(&list, id), None);
+    assert_eq!(enabled_in(&list, prod), Some(false));
+    // Back to private: other companies lose it.
+    let (status, _) = app
+        .put(
+            &staff,
+            &format!("/apps/{prod}/visibility"),
+            json!({ "visibility": "private" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, list) = app.get(&other, &path).await;
+    assert_eq!(enabled_in(&list, prod), None);
 }
 
 async fn inactive_apps_cannot_be_enabled(backend: Backend) {
@@ -395,12 +437,15 @@ async fn inactive_apps_cannot_be_enabled(backend: Backend) {
         json!({ "decision": "approve" }),
     )
     .await;
-    app.put(
-        &staff,
-        &format!("/apps/{id}/visibility"),
-        json!({ "visibility": "public" }),
-    )
-    .await;
+    let (_, certified) = app
+        .post(
+            &staff,
+            &format!("/apps/{id}/certification"),
+            json!({ "visibility": "public" }),
+        )
+        .await;
+    let id = certified["production"]["id"].as_str().unwrap();
+    // The owner makes its production registration inactive.
     let (status, _) = app
         .patch(&dev, &format!("/apps/{id}"), json!({ "active": false }))
         .await;
@@ -428,25 +473,38 @@ async fn asking_for_more_after_review_needs_a_new_review(backend: Backend) {
     let staff = app.staff().await;
     let reg = app.register_app(&dev, expense_app("Reviewed")).await;
     let id = reg["client_id"].as_str().unwrap();
-    app.post(&dev, &format!("/apps/{id}/submit"), json!({}))
+    let approve = || async {
+        let (status, body) = app
+            .post(&dev, &format!("/apps/{id}/submit"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = app
+            .post(
+                &staff,
+                &format!("/apps/{id}/review"),
+                json!({ "decision": "approve" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    };
+    approve().await;
+    let (_, certified) = app
+        .post(
+            &staff,
+            &format!("/apps/{id}/certification"),
+            json!({ "visibility": "global" }),
+        )
         .await;
-    app.post(
-        &staff,
-        &format!("/apps/{id}/review"),
-        json!({ "decision": "approve" }),
-    )
-    .await;
-    app.put(
-        &staff,
-        &format!("/apps/{id}/visibility"),
-        json!({ "visibility": "global" }),
-    )
-    .await;
+    let prod = certified["production"]["id"].as_str().unwrap().to_owned();
+    let prod = prod.as_str();
     let other = app
         .company_with_admin("Soylent", "professional", false)
         .await;
     let path = format!("/companies/{}/enablements", other.company_id);
-    assert_eq!(enabled_in(&app.get(&other, &path).await.1, id), Some(true));
+    assert_eq!(
+        enabled_in(&app.get(&other, &path).await.1, prod),
+        Some(true)
+    );
 
     // Asking for less keeps the review.
     let (_, narrowed) = app
@@ -456,21 +514,11 @@ async fn asking_for_more_after_review_needs_a_new_review(backend: Backend) {
             json!({ "apis": [{ "api": "expense.report.read" }] }),
         )
         .await;
-    assert_eq!(
-        (
-            narrowed["review"]["status"].clone(),
-            narrowed["visibility"].clone()
-        ),
-        (json!("approved"), json!("global"))
-    );
-    // Asking for more (the passport group) than staff approved: back to review, and private.
-    let (status, widened) = app
-        .patch(
-            &dev,
-            &format!("/apps/{id}"),
-            json!({ "apis": [{ "api": "expense.report.read" }, { "api": "travel.profile.read", "sensitive_data_groups": ["travel.profile.passport"] }] }),
-        )
-        .await;
+    assert_eq!(narrowed["review"]["status"], "approved");
+    // Asking for more (the passport group) than staff approved: the sandbox app goes back to
+    // review; production keeps what was certified, for every company that uses it.
+    let more = json!({ "apis": [{ "api": "expense.report.read" }, { "api": "travel.profile.read", "sensitive_data_groups": ["travel.profile.passport"] }] });
+    let (status, widened) = app.patch(&dev, &format!("/apps/{id}"), more.clone()).await;
     assert_eq!(status, StatusCode::OK, "{widened}");
     assert_eq!(widened["review"]["status"], "draft");
     assert_eq!(widened["visibility"], "private");
@@ -480,19 +528,51 @@ async fn asking_for_more_after_review_needs_a_new_review(backend: Backend) {
             .unwrap()
             .contains("submit the application again")
     );
-    assert_eq!(
-        enabled_in(&app.get(&other, &path).await.1, id),
-        None,
-        "other companies lose it"
-    );
     let (_, log) = app.get(&dev, "/audit?limit=1").await;
     assert_eq!(
         (
-            log[0]["before"]["visibility"].clone(),
-            log[0]["after"]["visibility"].clone()
+            log[0]["before"]["review"]["status"].clone(),
+            log[0]["after"]["review"]["status"].clone()
         ),
-        (json!("global"), json!("private"))
+        (json!("approved"), json!("draft"))
     );
+    assert_eq!(
+        enabled_in(&app.get(&other, &path).await.1, prod),
+        Some(true)
+    );
+    let (_, production) = app.get(&dev, &format!("/apps/{prod}")).await;
+    assert_eq!(production["apis"], certified["production"]["apis"]);
+    // Not certified, not reviewed: the certification is refused.
+    let (status, e) = app
+        .post(
+            &staff,
+            &format!("/apps/{id}/certification"),
+            json!({ "visibility": "global" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(e["error"], "not_approved");
+    // The production registration cannot be widened directly (Imaging was never certified).
+    let beyond =
+        json!({ "apis": [{ "api": "expense.report.read" }, { "api": "imaging.readwrite" }] });
+    let (status, e) = app.patch(&dev, &format!("/apps/{prod}"), beyond).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["error"], "certification_required");
+    // Reviewed and certified again: production gets the new APIs, same Key.
+    approve().await;
+    let (status, again) = app
+        .post(
+            &staff,
+            &format!("/apps/{id}/certification"),
+            json!({ "visibility": "public" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["production"]["id"], prod);
+    assert_eq!(again["production"]["visibility"], "public");
+    assert_eq!(again["production"]["apis"], widened["apis"]);
+    let (_, shown) = app.get(&dev, &format!("/apps/{id}/production")).await;
+    assert_eq!(shown["id"], prod);
 }
 
 async fn bad_requests_get_clear_errors(backend: Backend) {

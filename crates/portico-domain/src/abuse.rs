@@ -46,6 +46,8 @@ pub enum FailureKey {
     ClientSource(String),
     Login(String),
     SignInSource(String),
+    /// Every sandbox sign-up counts, successful or not.
+    SignUpSource(String),
 }
 
 impl FailureKey {
@@ -55,6 +57,15 @@ impl FailureKey {
 
     pub fn sign_in_source(addr: std::net::IpAddr) -> Self {
         Self::SignInSource(network_of(addr))
+    }
+
+    pub fn sign_up_source(addr: std::net::IpAddr) -> Self {
+        Self::SignUpSource(network_of(addr))
+    }
+
+    /// The network an address is counted under.
+    pub fn network(addr: std::net::IpAddr) -> String {
+        network_of(addr)
     }
 
     /// A validated, lower-cased login id.
@@ -69,6 +80,7 @@ impl FailureKey {
             Self::ClientSource(net) => format!("client-src:{net}"),
             Self::Login(digest) => format!("login:{digest}"),
             Self::SignInSource(net) => format!("login-src:{net}"),
+            Self::SignUpSource(net) => format!("signup-src:{net}"),
         }
     }
 }

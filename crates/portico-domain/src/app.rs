@@ -123,6 +123,10 @@ pub struct PartnerApp {
     /// scopes this app registered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_uri: Option<String>,
+    /// On a production registration: the sandbox app it was certified from. Its Key is not
+    /// the sandbox's, and its APIs are the certified ones (see [`PartnerApp::certify`]).
+    #[serde(default)]
+    pub certified_from: Option<AppId>,
     pub secret_rotated_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -190,6 +194,13 @@ impl PartnerApp {
 
     /// The owner submits the app for the operator's review.
     pub fn submit_for_review(&self, now: DateTime<Utc>) -> DomainResult<Review> {
+        if self.is_production() {
+            return Err(DomainError::conflict(
+                "already_production",
+                "a production registration is certified, not submitted; submit its sandbox \
+                 application",
+            ));
+        }
         match self.review.status {
             ReviewStatus::Draft | ReviewStatus::Rejected => Ok(Review {
                 status: ReviewStatus::Pending,
@@ -270,15 +281,111 @@ impl PartnerApp {
         next
     }
 
-    /// Staff change visibility; only an approved app leaves Private.
+    /// Staff change visibility. Only a production registration (certified, so approved)
+    /// leaves Private: the Key a developer tested with in the sandbox never becomes a
+    /// production credential. Any app may be made Private.
     pub fn check_visibility_change(&self, to: Visibility) -> DomainResult<()> {
-        if to != Visibility::Private && self.review.status != ReviewStatus::Approved {
+        if to == Visibility::Private {
+            return Ok(());
+        }
+        if self.review.status != ReviewStatus::Approved {
             return Err(DomainError::conflict(
                 "not_approved",
                 "only an approved application can be made public or global",
             ));
         }
+        if self.certified_from.is_none() {
+            return Err(DomainError::conflict(
+                "certification_required",
+                "a sandbox application stays Private; certify it to publish its production \
+                 registration (a new Key) instead",
+            ));
+        }
         Ok(())
+    }
+
+    /// Whether this is a production registration (made by certification).
+    pub fn is_production(&self) -> bool {
+        self.certified_from.is_some()
+    }
+
+    /// A production registration's owner may change it, but not ask for more than was
+    /// certified: more APIs go through the sandbox app and a new certification.
+    pub fn check_production_change(&self, spec: &AppSpec) -> DomainResult<()> {
+        let widened = !ApiCatalog::scopes_of(&spec.apis).is_subset(&self.registered_scopes());
+        if self.is_production() && widened {
+            return Err(DomainError::conflict(
+                "certification_required",
+                "a production registration uses only the APIs certified for it; ask for more \
+                 in the sandbox application and have it certified again",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Staff certify this reviewed sandbox app: its production registration, new (`id`, with
+    /// a Key of its own) or, when `current` exists, certified again. It carries the sandbox
+    /// app's APIs and sensitive data groups as reviewed, with the visibility staff chose; a
+    /// new one starts from the rest of the sandbox app's registration, which its owner then
+    /// keeps (redirect URIs, keys, name) as production needs.
+    pub fn certify(
+        &self,
+        current: Option<&PartnerApp>,
+        visibility: Visibility,
+        id: AppId,
+        reviewer: UserId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<PartnerApp> {
+        if self.is_production() {
+            return Err(DomainError::conflict(
+                "already_production",
+                "this is a production registration; certify the sandbox application it \
+                 came from",
+            ));
+        }
+        if self.review.status != ReviewStatus::Approved {
+            return Err(DomainError::conflict(
+                "not_approved",
+                "only an approved application can be certified; submit it for review first",
+            ));
+        }
+        if visibility == Visibility::Private {
+            return Err(DomainError::invalid(
+                "visibility",
+                "a production registration is public or global",
+            ));
+        }
+        let review = Review {
+            status: ReviewStatus::Approved,
+            reason: Some(format!("Certified from sandbox application {}.", self.id)),
+            submitted_at: self.review.submitted_at,
+            reviewed_by: Some(reviewer),
+            reviewed_at: Some(now),
+        };
+        Ok(match current {
+            Some(production) => {
+                let mut next = production.clone();
+                next.spec.apis = self.spec.apis.clone();
+                next.visibility = visibility;
+                next.review = review;
+                next.updated_at = now;
+                next
+            }
+            None => PartnerApp {
+                id,
+                company_id: self.company_id,
+                spec: self.spec.clone(),
+                visibility,
+                review,
+                resource_server: false,
+                resource_uri: None,
+                certified_from: Some(self.id),
+                secret_rotated_at: now,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            },
+        })
     }
 }
 
@@ -704,11 +811,91 @@ mod tests {
             review: Review::draft(),
             resource_server: false,
             resource_uri: None,
+            certified_from: None,
             secret_rotated_at: now,
             created_at: now,
             updated_at: now,
             version: 1,
         }
+    }
+
+    fn conflict_code(r: DomainResult<impl std::fmt::Debug>) -> &'static str {
+        match r {
+            Err(DomainError::Conflict { code, .. }) => code,
+            other => panic!("expected Conflict, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn certification_makes_the_production_registration() {
+        let staff = UserId::new();
+        let now = Utc::now();
+        let mut sandbox = app(Visibility::Private, true);
+        let certify = |s: &PartnerApp, current: Option<&PartnerApp>, v| {
+            s.certify(current, v, AppId::new(), staff, now)
+        };
+        assert_eq!(
+            conflict_code(certify(&sandbox, None, Visibility::Public)),
+            "not_approved"
+        );
+        sandbox.review.status = ReviewStatus::Approved;
+        assert!(matches!(
+            certify(&sandbox, None, Visibility::Private),
+            Err(DomainError::Invalid { ref field, .. }) if field == "visibility"
+        ));
+        // The sandbox app itself never leaves Private.
+        assert_eq!(
+            conflict_code(sandbox.check_visibility_change(Visibility::Public)),
+            "certification_required"
+        );
+        assert!(sandbox.check_visibility_change(Visibility::Private).is_ok());
+
+        let production = certify(&sandbox, None, Visibility::Public).unwrap();
+        assert_ne!(production.id, sandbox.id);
+        assert_eq!(production.certified_from, Some(sandbox.id));
+        assert_eq!(production.company_id, sandbox.company_id);
+        assert_eq!(production.spec, sandbox.spec);
+        assert_eq!(production.review.status, ReviewStatus::Approved);
+        assert_eq!(production.review.reviewed_by, Some(staff));
+        assert!(
+            production
+                .check_visibility_change(Visibility::Global)
+                .is_ok()
+        );
+        assert_eq!(
+            conflict_code(certify(&production, None, Visibility::Public)),
+            "already_production"
+        );
+        assert_eq!(
+            conflict_code(production.submit_for_review(now)),
+            "already_production"
+        );
+
+        // Production asks for no more than was certified; less is fine.
+        let mut wider = production.spec.clone();
+        wider.apis.push(ApiSelection {
+            api: "imaging.readwrite".into(),
+            sensitive_data_groups: vec![],
+        });
+        assert_eq!(
+            conflict_code(production.check_production_change(&wider)),
+            "certification_required"
+        );
+        assert!(sandbox.check_production_change(&wider).is_ok());
+        let mut narrower = production.spec.clone();
+        narrower.apis.truncate(0);
+        assert!(production.check_production_change(&narrower).is_ok());
+
+        // Certified again: the APIs now approved, the visibility chosen, the same Key, and
+        // the production registration's own redirect URIs kept.
+        let mut edited = production.clone();
+        edited.spec.redirect_uris = vec!["https://prod.example/cb".into()];
+        sandbox.spec = wider.clone();
+        let again = certify(&sandbox, Some(&edited), Visibility::Global).unwrap();
+        assert_eq!(again.id, production.id);
+        assert_eq!(again.spec.apis, wider.apis);
+        assert_eq!(again.spec.redirect_uris, edited.spec.redirect_uris);
+        assert_eq!(again.visibility, Visibility::Global);
     }
 
     #[test]
@@ -754,7 +941,16 @@ mod tests {
         a.review = a
             .decide_review(ReviewDecision::Approve { reason: None }, UserId::new(), now)
             .unwrap();
-        assert!(a.check_visibility_change(Visibility::Global).is_ok());
+        // Approved, yet a sandbox app: only its certified production registration is published.
+        assert!(a.check_visibility_change(Visibility::Global).is_err());
+        let production = a
+            .certify(None, Visibility::Public, AppId::new(), UserId::new(), now)
+            .unwrap();
+        assert!(
+            production
+                .check_visibility_change(Visibility::Global)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -35,6 +35,12 @@ pub enum AuditAction {
     RequestTokenCreate,
     #[serde(rename = "connection.disconnect")]
     ConnectionDisconnect,
+    #[serde(rename = "app.certify")]
+    AppCertify,
+    #[serde(rename = "sandbox.sign_up")]
+    SandboxSignUp,
+    #[serde(rename = "sandbox.decide")]
+    SandboxDecide,
 }
 
 impl AuditAction {
@@ -54,6 +60,9 @@ impl AuditAction {
             Self::EnablementSet => "enablement.set",
             Self::RequestTokenCreate => "request_token.create",
             Self::ConnectionDisconnect => "connection.disconnect",
+            Self::AppCertify => "app.certify",
+            Self::SandboxSignUp => "sandbox.sign_up",
+            Self::SandboxDecide => "sandbox.decide",
         }
     }
 }

@@ -39,6 +39,10 @@ pub struct Company {
     pub edition: Edition,
     /// Development Partner companies (sandboxes) may register partner apps.
     pub development_partner: bool,
+    /// Set by staff on a client company (not a Development Partner): it may register apps for
+    /// its own use, always Private to it and never submitted for review.
+    #[serde(default)]
+    pub own_use_apps: bool,
     pub enabled: bool,
     pub created_at: DateTime<Utc>,
     /// Bumped by every change; the admin API's `ETag`.
@@ -53,14 +57,42 @@ pub struct NewCompany {
     pub edition: Edition,
     #[serde(default)]
     pub development_partner: bool,
+    #[serde(default)]
+    pub own_use_apps: bool,
 }
 
 impl NewCompany {
     pub fn validate(mut self) -> DomainResult<Self> {
         self.name = validate::display_text("name", &self.name, 200)?;
         self.domain = validate_domain(&self.domain)?;
+        if self.own_use_apps && self.development_partner {
+            return Err(own_use_conflict());
+        }
         Ok(self)
     }
+}
+
+impl Company {
+    /// Whether the company's admins may register apps: a Development Partner's (sandbox apps,
+    /// which may be certified), or a client company's that staff allowed to build its own.
+    pub fn registers_apps(&self) -> bool {
+        self.development_partner || self.own_use_apps
+    }
+
+    /// Own use is what a client company has instead of being a Development Partner.
+    fn check_app_building(&self) -> DomainResult<()> {
+        if self.own_use_apps && self.development_partner {
+            return Err(own_use_conflict());
+        }
+        Ok(())
+    }
+}
+
+fn own_use_conflict() -> DomainError {
+    DomainError::invalid(
+        "own_use_apps",
+        "a Development Partner registers sandbox apps already; own use is for client companies",
+    )
 }
 
 /// Changes to a company; only the operator's staff makes them.
@@ -70,6 +102,7 @@ pub struct CompanyChanges {
     pub name: Option<String>,
     pub edition: Option<Edition>,
     pub development_partner: Option<bool>,
+    pub own_use_apps: Option<bool>,
     pub enabled: Option<bool>,
 }
 
@@ -85,9 +118,13 @@ impl CompanyChanges {
         if let Some(dp) = self.development_partner {
             next.development_partner = dp;
         }
+        if let Some(own_use) = self.own_use_apps {
+            next.own_use_apps = own_use;
+        }
         if let Some(enabled) = self.enabled {
             next.enabled = enabled;
         }
+        next.check_app_building()?;
         Ok(next)
     }
 }

@@ -27,8 +27,9 @@ pub enum DomainError {
     /// was written. Reading again shows the current version.
     #[error("the {what} was changed meanwhile; reload it to see the current version")]
     Stale { what: &'static str },
-    /// Too many failed attempts (sign-in); try again after `retry_after_seconds`.
-    #[error("too many failed sign-ins; try again in {retry_after_seconds} seconds")]
+    /// Too many attempts (failed sign-ins, sandbox sign-ups from one network); try again
+    /// after `retry_after_seconds`.
+    #[error("too many attempts; try again in {retry_after_seconds} seconds")]
     TooManyAttempts { retry_after_seconds: u64 },
     /// The server cannot take the work now (the argon2 pool is full); nothing was done.
     #[error("the server is busy; try again in {retry_after_seconds} seconds")]

@@ -17,6 +17,7 @@ mod oidc;
 mod permission;
 pub mod repo;
 mod resource;
+mod sandbox;
 mod scope;
 pub mod secret;
 mod token;
@@ -54,6 +55,10 @@ pub use permission::Actor;
 pub use resource::{
     MAX_RESOURCE_LEN, MAX_RESOURCES, Target, TargetError, join_resources, resolve_target,
     split_resources, validate_resource,
+};
+pub use sandbox::{
+    SandboxDecision, SandboxRequest, SandboxRequestStatus, SandboxSignUp, SignUpMode, SignUpPath,
+    ValidSignUp, sample_app,
 };
 pub use scope::{ScopeError, ScopeSet, narrow_scope, resolve_scope};
 pub use secret::{PlainSecret, TokenDigest};

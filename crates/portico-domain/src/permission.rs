@@ -61,12 +61,14 @@ impl Actor {
         }))
     }
 
-    /// Register and modify partner apps: a web services admin of a Development Partner company.
+    /// Register and modify partner apps: a web services admin of a Development Partner company,
+    /// or of a client company that staff allowed to build apps for its own use.
     pub fn require_app_developer(&self) -> DomainResult<()> {
         self.require_web_services_admin()?;
-        if !self.company.development_partner {
+        if !self.company.registers_apps() {
             return Err(DomainError::forbidden(
-                "only Development Partner companies may register partner applications",
+                "only Development Partner companies (and client companies that the operator \
+                 allowed to build their own) may register partner applications",
             ));
         }
         Ok(())
@@ -111,6 +113,7 @@ mod tests {
                 domain: "x.example".into(),
                 edition,
                 development_partner: dev,
+                own_use_apps: false,
                 enabled: true,
                 created_at: Utc::now(),
                 version: 1,

@@ -89,15 +89,19 @@ pub struct Enablement {
 
 #[async_trait]
 pub trait AppStore: Send + Sync {
-    /// Stores a new app with its secret hash and the registering company's enablement.
-    /// Fails with `Conflict { code: "name_taken" }` if the company has an app of that name.
+    /// Stores a new app with its secret hash and, when given, the registering company's
+    /// enablement. Fails with `Conflict { code: "name_taken" }` if the company has an app of
+    /// that name, and `Conflict { code: "already_certified" }` if the app's sandbox app has a
+    /// production registration already.
     async fn insert_app(
         &self,
         app: &PartnerApp,
         secret_hash: &str,
-        owner_enablement: &Enablement,
+        owner_enablement: Option<&Enablement>,
         audit: &AuditEvent,
     ) -> DomainResult<()>;
+    /// The production registration certified from `sandbox`, if any.
+    async fn production_of(&self, sandbox: AppId) -> DomainResult<Option<PartnerApp>>;
     async fn app(&self, id: AppId) -> DomainResult<Option<PartnerApp>>;
     async fn apps_of(&self, company: CompanyId) -> DomainResult<Vec<PartnerApp>>;
     async fn apps_in_review(&self) -> DomainResult<Vec<PartnerApp>>;
@@ -238,9 +242,62 @@ pub trait ConnectionStore: Send + Sync {
     async fn remember_consent(&self, consent: &RememberedConsent) -> DomainResult<()>;
 }
 
+/// A new sandbox as one write: its Development Partner company, the developer as its admin,
+/// and the registered sample app (enabled for the company).
+#[derive(Clone, Debug)]
+pub struct NewSandbox {
+    pub company: Company,
+    pub admin: User,
+    pub password_hash: String,
+    pub app: PartnerApp,
+    pub secret_hash: String,
+    pub enablement: Enablement,
+}
+
+/// Sandbox sign-ups.
+#[async_trait]
+pub trait SandboxStore: Send + Sync {
+    /// Writes the sandbox in one transaction with `audits`; with `approving`, also marks that
+    /// pending request approved for the new company, or writes nothing (`Conflict
+    /// { code: "not_pending" }`) if it was decided meanwhile. A login id in use fails with
+    /// `Conflict { code: "login_id_taken" }`.
+    async fn insert_sandbox(
+        &self,
+        sandbox: &NewSandbox,
+        approving: Option<&crate::SandboxRequest>,
+        audits: &[AuditEvent],
+    ) -> DomainResult<()>;
+    /// Stores a pending request; a login id already waiting fails with `login_id_taken`.
+    async fn insert_sandbox_request(
+        &self,
+        request: &crate::SandboxRequest,
+        password_hash: &str,
+        audit: &AuditEvent,
+    ) -> DomainResult<()>;
+    /// The request and the password hash it holds.
+    async fn sandbox_request(
+        &self,
+        id: uuid::Uuid,
+    ) -> DomainResult<Option<(crate::SandboxRequest, String)>>;
+    /// Requests of that status (all when None), oldest first.
+    async fn sandbox_requests(
+        &self,
+        status: Option<crate::SandboxRequestStatus>,
+    ) -> DomainResult<Vec<crate::SandboxRequest>>;
+    /// Writes a rejection if the request is still pending (else `not_pending`).
+    async fn reject_sandbox_request(
+        &self,
+        rejected: &crate::SandboxRequest,
+        audit: &AuditEvent,
+    ) -> DomainResult<()>;
+    /// Whether a user has this login id, or a pending request waits with it.
+    async fn login_id_in_use(&self, login_id: &str) -> DomainResult<bool>;
+}
+
 /// Everything the registry services need, as one object.
 pub trait RegistryStore:
     SignInStore
+    + SandboxStore
     + ConnectionStore
     + AppStore
     + EnablementStore
@@ -253,6 +310,7 @@ pub trait RegistryStore:
 
 impl<T> RegistryStore for T where
     T: SignInStore
+        + SandboxStore
         + ConnectionStore
         + AppStore
         + EnablementStore

@@ -31,6 +31,28 @@ fn expose<S: serde::Serializer>(s: &Option<PlainSecret>, ser: S) -> Result<S::Ok
     }
 }
 
+/// A newly registered app: Private, never reviewed, its company's own.
+pub(crate) fn new_app(
+    company_id: portico_domain::CompanyId,
+    spec: portico_domain::AppSpec,
+    now: chrono::DateTime<Utc>,
+) -> PartnerApp {
+    PartnerApp {
+        id: AppId::new(),
+        company_id,
+        spec,
+        visibility: Visibility::Private,
+        review: Review::draft(),
+        resource_server: false,
+        resource_uri: None,
+        certified_from: None,
+        secret_rotated_at: now,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}
+
 impl Registry {
     pub async fn register_app(
         &self,
@@ -40,19 +62,7 @@ impl Registry {
         actor.require_app_developer()?;
         let spec = registration.validate(&self.catalog)?;
         let now = Utc::now();
-        let app = PartnerApp {
-            id: AppId::new(),
-            company_id: actor.company_id(),
-            spec,
-            visibility: Visibility::Private,
-            review: Review::draft(),
-            resource_server: false,
-            resource_uri: None,
-            secret_rotated_at: now,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let app = new_app(actor.company_id(), spec, now);
         // A keys-only app still gets a stored hash (of a secret nobody sees): should its admins
         // allow a secret method later, New Secret makes one to show.
         let secret = PlainSecret::generate();
@@ -75,7 +85,7 @@ impl Registry {
             Some(&app),
         );
         self.store
-            .insert_app(&app, &hash, &enablement, &audit)
+            .insert_app(&app, &hash, Some(&enablement), &audit)
             .await?;
         Ok(RegisteredApp {
             client_id: app.client_id(),
@@ -136,6 +146,7 @@ impl Registry {
         with_retries(APP, precondition, move |_| async move {
             let before = self.app_to_change(actor, id).await?;
             let spec = changes.clone().apply(&before.spec, &self.catalog)?;
+            before.check_production_change(&spec)?;
             check_version(precondition, before.version, APP)?;
             let after = before.modified(spec, Utc::now());
             let mut parts = vec![AppPart::Spec];
@@ -260,6 +271,13 @@ impl Registry {
     ) -> DomainResult<PartnerApp> {
         with_retries(APP, precondition, move |_| async move {
             let before = self.app_to_change(actor, id).await?;
+            if !actor.company.development_partner {
+                return Err(DomainError::conflict(
+                    "own_use",
+                    "an application built for the company's own use stays Private to it and \
+                     is not submitted for review",
+                ));
+            }
             let review = before.submit_for_review(Utc::now())?;
             check_version(precondition, before.version, APP)?;
             let after = PartnerApp {

@@ -27,6 +27,7 @@ impl Registry {
             domain: new.domain,
             edition: new.edition,
             development_partner: new.development_partner,
+            own_use_apps: new.own_use_apps,
             enabled: true,
             created_at: Utc::now(),
             version: 1,

@@ -5,20 +5,24 @@
 
 mod apps;
 mod bootstrap;
+mod certification;
 mod companies;
 mod connections;
 mod enablements;
 pub mod passwords;
 mod request_tokens;
 mod sessions;
+mod signup;
 mod users;
 
 pub use apps::RegisteredApp;
 pub use bootstrap::{BootstrapOutcome, Sandbox};
+pub use certification::Certified;
 pub use connections::{ConnectionView, DisconnectTarget, Disconnected};
 pub use enablements::AvailableApp;
 pub use request_tokens::IssuedRequestToken;
 pub use sessions::SignedIn;
+pub use signup::{NewSandboxMade, SandboxDecided, SignUpOutcome, SignUpSettings};
 
 use portico_domain::{
     Actor, ApiCatalog, AuditEntry, AuditQuery, CompanyId, DomainError, DomainResult, FailureBudget,
@@ -37,6 +41,8 @@ pub struct RegistrySettings {
     pub sign_in_failures: FailureBudget,
     /// How long a company request token can be exchanged.
     pub request_token_ttl: chrono::Duration,
+    /// Sandbox sign-up.
+    pub sign_up: SignUpSettings,
 }
 
 impl Default for RegistrySettings {
@@ -46,6 +52,7 @@ impl Default for RegistrySettings {
             max_secret_grace: chrono::Duration::days(7),
             sign_in_failures: FailureBudget::new(10, 5),
             request_token_ttl: chrono::Duration::days(1),
+            sign_up: SignUpSettings::default(),
         }
     }
 }

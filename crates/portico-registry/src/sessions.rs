@@ -40,6 +40,11 @@ impl Registry {
         source: IpAddr,
     ) -> DomainResult<SignedIn> {
         let actor = self.verify_credentials(login_id, password, source).await?;
+        self.start_session(actor).await
+    }
+
+    /// A session for an actor whose credentials were just established (sign-in, sign-up).
+    pub(crate) async fn start_session(&self, actor: Actor) -> DomainResult<SignedIn> {
         let token = PlainSecret::generate();
         let now = Utc::now();
         let session = AdminSession {

@@ -66,12 +66,10 @@ impl ReplayGate {
             // abandon the batch the others wait for.
             tokio::spawn(Arc::clone(self).write_pending(db.clone()));
         }
-        answered.await.unwrap_or_else(|_| {
-            // The writer ended without answering (the runtime is shutting down): refuse.
-            Err(DomainError::Unavailable {
-                retry_after_seconds: 1,
-            })
-        })
+        // A writer that ended without answering (the runtime is shutting down): refused.
+        answered.await.unwrap_or(Err(DomainError::Unavailable {
+            retry_after_seconds: 1,
+        }))
     }
 
     /// Writes batches until nothing is pending; callers arriving meanwhile join the next one.
@@ -139,7 +137,9 @@ async fn insert_new(db: &DatabaseConnection, rows: String) -> Result<Vec<String>
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(backend, sql, [rows.into()]))
         .await?;
-    rows.iter().map(|row| row.try_get::<String>("", "digest")).collect()
+    rows.iter()
+        .map(|row| row.try_get::<String>("", "digest"))
+        .collect()
 }
 
 fn same_error(e: &DomainError) -> DomainError {

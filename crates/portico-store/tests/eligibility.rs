@@ -84,6 +84,7 @@ async fn new_company(store: &Store, label: &str) -> Company {
         domain: format!("{label}-{}.example", uuid::Uuid::new_v4().simple()),
         edition: Edition::Professional,
         development_partner: true,
+        own_use_apps: false,
         enabled: true,
         created_at: Utc::now(),
         version: 1,
@@ -151,6 +152,7 @@ async fn grid(store: &Store) -> Grid {
                         review: Review::draft(),
                         resource_server: false,
                         resource_uri: None,
+                        certified_from: None,
                         secret_rotated_at: now,
                         created_at: now,
                         updated_at: now,
@@ -165,7 +167,7 @@ async fn grid(store: &Store) -> Grid {
                         .insert_app(
                             &app,
                             "not-a-hash",
-                            &owner_choice,
+                            Some(&owner_choice),
                             &audit(AuditAction::AppRegister, app.id.to_string()),
                         )
                         .await

@@ -44,6 +44,7 @@ impl Fixture {
             domain: "acme.example".into(),
             edition: Edition::Professional,
             development_partner: true,
+            own_use_apps: false,
             enabled: true,
             created_at: at(NOW),
             version: 1,
@@ -85,7 +86,22 @@ impl Fixture {
 
     /// A new app of the company, stored with the secret hash "secret-hash".
     async fn app(&self, name: &str) -> PartnerApp {
-        let app = PartnerApp {
+        let app = self.new_app(name);
+        self.store
+            .insert_app(
+                &app,
+                "secret-hash",
+                Some(&self.owner_enablement(app.id)),
+                &audit(&self.company, AuditAction::AppRegister),
+            )
+            .await
+            .expect("insert app");
+        app
+    }
+
+    /// A new app of the company, not stored.
+    fn new_app(&self, name: &str) -> PartnerApp {
+        PartnerApp {
             id: AppId::new(),
             company_id: self.company.id,
             spec: AppSpec {
@@ -105,21 +121,12 @@ impl Fixture {
             review: Review::draft(),
             resource_server: false,
             resource_uri: None,
+            certified_from: None,
             secret_rotated_at: at(NOW),
             created_at: at(NOW),
             updated_at: at(NOW),
             version: 1,
-        };
-        self.store
-            .insert_app(
-                &app,
-                "secret-hash",
-                &self.owner_enablement(app.id),
-                &audit(&self.company, AuditAction::AppRegister),
-            )
-            .await
-            .expect("insert app");
-        app
+        }
     }
 
     fn owner_enablement(&self, app: AppId) -> Enablement {
@@ -236,7 +243,7 @@ async fn apps_read_back_as_stored(backend: Backend) {
         s.insert_app(
             &twin,
             "other-hash",
-            &f.owner_enablement(twin.id),
+            Some(&f.owner_enablement(twin.id)),
             &audit(&f.company, AuditAction::AppRegister),
         )
         .await,
@@ -689,8 +696,192 @@ async fn a_burst_of_replay_checks_has_one_first_use_per_jti(backend: Backend) {
     f.finish().await;
 }
 
+/// A sandbox is written whole or not at all: a login id in use leaves no company behind; an
+/// approval writes only onto a pending request, once; a login id waits in one pending request
+/// at a time. A production registration shares its sandbox app's name, once per sandbox app.
+async fn sandboxes_are_written_whole_and_requests_decided_once(backend: Backend) {
+    use portico_domain::repo::{Enablement, NewSandbox, SandboxStore};
+    use portico_domain::{SandboxRequest, SandboxRequestStatus};
+    let f = Fixture::new(backend).await;
+    let s = &f.store;
+    let sandbox = |login: &str| {
+        let company = Company {
+            id: CompanyId::new(),
+            name: "Dana Co".into(),
+            domain: format!("dana-{}.sandbox.portico.test", &login[..3]),
+            edition: Edition::Standard,
+            development_partner: true,
+            own_use_apps: false,
+            enabled: true,
+            created_at: at(NOW),
+            version: 1,
+        };
+        let admin = User {
+            id: UserId::new(),
+            company_id: company.id,
+            login_id: login.into(),
+            display_name: "Dana".into(),
+            enabled: true,
+            permissions: Permissions {
+                can_administer: true,
+                ..Permissions::default()
+            },
+            created_at: at(NOW),
+            version: 1,
+        };
+        let app = PartnerApp {
+            company_id: company.id,
+            ..f.new_app("Sample App")
+        };
+        NewSandbox {
+            enablement: Enablement {
+                company_id: company.id,
+                app_id: app.id,
+                enabled: true,
+                updated_at: at(NOW),
+                updated_by: Some(admin.id),
+            },
+            company,
+            admin,
+            password_hash: "pw-hash".into(),
+            app,
+            secret_hash: "secret-hash".into(),
+        }
+    };
+    let companies = || async { s.companies().await.unwrap().len() };
+    let before = companies().await;
+    // The login id of the fixture's admin is taken: nothing of the sandbox remains.
+    let taken = sandbox("admin@acme.example");
+    assert_conflict(
+        s.insert_sandbox(
+            &taken,
+            None,
+            &[audit(&taken.company, AuditAction::SandboxSignUp)],
+        )
+        .await,
+        "login_id_taken",
+    );
+    assert_eq!(companies().await, before);
+    assert!(s.app(taken.app.id).await.unwrap().is_none());
+    assert!(s.login_id_in_use("admin@acme.example").await.unwrap());
+
+    let request = SandboxRequest {
+        id: uuid::Uuid::new_v4(),
+        login_id: "dana@example.com".into(),
+        display_name: "Dana".into(),
+        company_name: "Dana Co".into(),
+        edition: Edition::Professional,
+        status: SandboxRequestStatus::Pending,
+        source: "192.0.2.1".into(),
+        created_at: at(NOW),
+        decided_at: None,
+        decided_by: None,
+        reason: None,
+        company_id: None,
+    };
+    let a = audit(&f.company, AuditAction::SandboxSignUp);
+    s.insert_sandbox_request(&request, "pw-hash", &a)
+        .await
+        .unwrap();
+    assert!(s.login_id_in_use("dana@example.com").await.unwrap());
+    let twin = SandboxRequest {
+        id: uuid::Uuid::new_v4(),
+        ..request.clone()
+    };
+    assert_conflict(
+        s.insert_sandbox_request(&twin, "pw-hash", &a).await,
+        "login_id_taken",
+    );
+    let (stored, hash) = s.sandbox_request(request.id).await.unwrap().unwrap();
+    assert_eq!((stored, hash.as_str()), (request.clone(), "pw-hash"));
+
+    let made = sandbox("dana@example.com");
+    let approved = SandboxRequest {
+        status: SandboxRequestStatus::Approved,
+        decided_at: Some(at(NOW + 5)),
+        decided_by: Some(f.user.id),
+        company_id: Some(made.company.id),
+        ..request.clone()
+    };
+    s.insert_sandbox(&made, Some(&approved), std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    assert_eq!(companies().await, before + 1);
+    assert_eq!(s.app(made.app.id).await.unwrap().unwrap().id, made.app.id);
+    assert_eq!(
+        s.sandbox_request(request.id).await.unwrap().unwrap().0,
+        approved
+    );
+    assert!(
+        s.sandbox_requests(Some(SandboxRequestStatus::Pending))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Approving again, or rejecting now, writes nothing.
+    let again = sandbox("dana2@example.com");
+    assert_conflict(
+        s.insert_sandbox(&again, Some(&approved), std::slice::from_ref(&a))
+            .await,
+        "not_pending",
+    );
+    assert_eq!(companies().await, before + 1);
+    let rejected = SandboxRequest {
+        status: SandboxRequestStatus::Rejected,
+        reason: Some("late".into()),
+        ..approved.clone()
+    };
+    assert_conflict(s.reject_sandbox_request(&rejected, &a).await, "not_pending");
+    // The login id is a user's now, no longer a pending request's; a new request for it is
+    // the registry's to refuse (login_id_in_use), and the index allows it after a decision.
+    assert!(s.login_id_in_use("dana@example.com").await.unwrap());
+
+    // Production: same name as the sandbox app, a second one for it refused.
+    let sandbox_app = f.app("Certified").await;
+    let production = PartnerApp {
+        id: AppId::new(),
+        certified_from: Some(sandbox_app.id),
+        ..sandbox_app.clone()
+    };
+    let certify = audit(&f.company, AuditAction::AppCertify);
+    s.insert_app(&production, "h", None, &certify)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.production_of(sandbox_app.id).await.unwrap().unwrap().id,
+        production.id
+    );
+    let second = PartnerApp {
+        id: AppId::new(),
+        ..production.clone()
+    };
+    match s.insert_app(&second, "h", None, &certify).await {
+        Err(DomainError::Conflict { code, .. }) => {
+            assert!(
+                code == "already_certified" || code == "name_taken",
+                "{code}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let renamed = PartnerApp {
+        id: AppId::new(),
+        spec: AppSpec {
+            name: "Other name".into(),
+            ..production.spec.clone()
+        },
+        ..production.clone()
+    };
+    assert_conflict(
+        s.insert_app(&renamed, "h", None, &certify).await,
+        "already_certified",
+    );
+    f.finish().await;
+}
+
 both_backends!(
     used_jtis_are_refused_until_they_expire,
+    sandboxes_are_written_whole_and_requests_decided_once,
     a_burst_of_replay_checks_has_one_first_use_per_jti,
     apps_read_back_as_stored,
     update_app_refuses_a_stale_version,

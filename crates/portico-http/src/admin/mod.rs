@@ -6,6 +6,7 @@ mod apps;
 mod audit;
 mod companies;
 mod connections;
+mod developer;
 mod enablements;
 mod request_tokens;
 mod sessions;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .merge(connections::router())
         .merge(audit::router())
         .merge(request_tokens::router())
+        .merge(developer::router())
         .layer(axum::middleware::map_response(no_store))
 }
 

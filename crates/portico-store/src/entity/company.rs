@@ -9,6 +9,7 @@ pub struct Model {
     pub domain: String,
     pub edition: String,
     pub development_partner: bool,
+    pub own_use_apps: bool,
     pub enabled: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -14,6 +14,7 @@ pub mod pushed_request;
 pub mod refresh_token;
 pub mod request_token;
 pub mod revoked_access_token;
+pub mod sandbox_request;
 pub mod signing_key;
 pub mod used_jti;
 pub mod user;

@@ -23,6 +23,8 @@ pub struct Model {
     pub grant_types: String,
     pub resource_server: bool,
     pub resource_uri: Option<String>,
+    /// A production registration's sandbox app.
+    pub certified_from: Option<Uuid>,
     /// `RS256`, `ES256` or `EdDSA`.
     pub id_token_alg: String,
     /// JSON array of client authentication method names.

@@ -18,7 +18,7 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 
-fn to_domain(m: partner_app::Model) -> DomainResult<PartnerApp> {
+pub(super) fn to_domain(m: partner_app::Model) -> DomainResult<PartnerApp> {
     let grant_names: Vec<String> =
         serde_json::from_str(&m.grant_types).map_err(|e| corrupt("grant types", e))?;
     let grant_types = grant_names
@@ -53,6 +53,7 @@ fn to_domain(m: partner_app::Model) -> DomainResult<PartnerApp> {
         },
         resource_server: m.resource_server,
         resource_uri: m.resource_uri,
+        certified_from: m.certified_from.map(AppId),
         secret_rotated_at: m.secret_rotated_at,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -89,7 +90,7 @@ fn auth_methods(s: &ClientSecurity) -> String {
 }
 
 /// Every column of a new app but the secrets.
-fn to_active(a: &PartnerApp) -> partner_app::ActiveModel {
+pub(super) fn to_active(a: &PartnerApp) -> partner_app::ActiveModel {
     partner_app::ActiveModel {
         id: Set(a.id.0),
         company_id: Set(a.company_id.0),
@@ -113,6 +114,7 @@ fn to_active(a: &PartnerApp) -> partner_app::ActiveModel {
         )),
         resource_server: Set(a.resource_server),
         resource_uri: Set(a.resource_uri.clone()),
+        certified_from: Set(a.certified_from.map(|id| id.0)),
         id_token_alg: Set(a.spec.id_token_signed_response_alg.as_str().to_owned()),
         auth_methods: Set(auth_methods(&a.spec.security)),
         jwks: Set(a.spec.security.jwks.as_ref().map(json)),
@@ -200,7 +202,7 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data serializes")
 }
 
-fn enablement_model(e: &Enablement) -> enablement::ActiveModel {
+pub(super) fn enablement_model(e: &Enablement) -> enablement::ActiveModel {
     enablement::ActiveModel {
         company_id: Set(e.company_id.0),
         app_id: Set(e.app_id.0),
@@ -210,38 +212,69 @@ fn enablement_model(e: &Enablement) -> enablement::ActiveModel {
     }
 }
 
+/// Inserts a new app's row with its first secret. A second production registration of one
+/// sandbox app is refused by the unique index on `certified_from`.
+pub(super) async fn insert_app_row(
+    txn: &sea_orm::DatabaseTransaction,
+    app: &PartnerApp,
+    secret_hash: &str,
+) -> DomainResult<()> {
+    let mut am = to_active(app);
+    am.secret_hash = Set(secret_hash.to_owned());
+    am.previous_secret_hash = Set(None);
+    am.previous_secret_valid_until = Set(None);
+    partner_app::Entity::insert(am)
+        .exec(txn)
+        .await
+        .map_err(|e| {
+            let (code, message) =
+                if app.certified_from.is_some() && e.to_string().contains("certified_from") {
+                    (
+                        "already_certified",
+                        "the application has a production registration already",
+                    )
+                } else {
+                    (
+                        "name_taken",
+                        "the company already has an application with this name",
+                    )
+                };
+            unique_or_storage(e, code, message)
+        })?;
+    Ok(())
+}
+
 #[async_trait]
 impl AppStore for Store {
     async fn insert_app(
         &self,
         app: &PartnerApp,
         secret_hash: &str,
-        owner_enablement: &Enablement,
+        owner_enablement: Option<&Enablement>,
         audit: &AuditEvent,
     ) -> DomainResult<()> {
         let txn = self.begin().await?;
-        let mut am = to_active(app);
-        am.secret_hash = Set(secret_hash.to_owned());
-        am.previous_secret_hash = Set(None);
-        am.previous_secret_valid_until = Set(None);
-        partner_app::Entity::insert(am)
-            .exec(&txn)
-            .await
-            .map_err(|e| {
-                unique_or_storage(
-                    e,
-                    "name_taken",
-                    "the company already has an application with this name",
-                )
-            })?;
-        enablement::Entity::insert(enablement_model(owner_enablement))
-            .exec(&txn)
-            .await
-            .map_err(storage)?;
+        insert_app_row(&txn, app, secret_hash).await?;
+        if let Some(enablement) = owner_enablement {
+            enablement::Entity::insert(enablement_model(enablement))
+                .exec(&txn)
+                .await
+                .map_err(storage)?;
+        }
         record(&txn, audit).await?;
         self.commit(txn, &[Change::App(app.id)])
             .await
             .map_err(storage)
+    }
+
+    async fn production_of(&self, sandbox: AppId) -> DomainResult<Option<PartnerApp>> {
+        partner_app::Entity::find()
+            .filter(partner_app::Column::CertifiedFrom.eq(sandbox.0))
+            .one(&self.db)
+            .await
+            .map_err(storage)?
+            .map(to_domain)
+            .transpose()
     }
 
     async fn app(&self, id: AppId) -> DomainResult<Option<PartnerApp>> {

@@ -20,19 +20,21 @@ fn to_domain(m: company::Model) -> DomainResult<Company> {
         name: m.name,
         domain: m.domain,
         development_partner: m.development_partner,
+        own_use_apps: m.own_use_apps,
         enabled: m.enabled,
         created_at: m.created_at,
         version: m.version,
     })
 }
 
-fn to_model(c: &Company) -> company::Model {
+pub(super) fn to_model(c: &Company) -> company::Model {
     company::Model {
         id: c.id.0,
         name: c.name.clone(),
         domain: c.domain.clone(),
         edition: c.edition.as_str().to_owned(),
         development_partner: c.development_partner,
+        own_use_apps: c.own_use_apps,
         enabled: c.enabled,
         created_at: c.created_at,
         updated_at: chrono::Utc::now(),
@@ -85,6 +87,7 @@ impl CompanyStore for Store {
             .col_expr(C::Name, Expr::value(c.name.clone()))
             .col_expr(C::Edition, Expr::value(c.edition.as_str()))
             .col_expr(C::DevelopmentPartner, Expr::value(c.development_partner))
+            .col_expr(C::OwnUseApps, Expr::value(c.own_use_apps))
             .col_expr(C::Enabled, Expr::value(c.enabled))
             .col_expr(C::UpdatedAt, Expr::value(chrono::Utc::now()))
             .col_expr(C::Version, Expr::value(expected_version + 1))

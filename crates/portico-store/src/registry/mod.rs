@@ -3,6 +3,7 @@
 mod apps;
 mod audit;
 mod companies;
+mod sandbox;
 mod sessions;
 mod users;
 

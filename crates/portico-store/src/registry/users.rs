@@ -26,7 +26,7 @@ fn to_domain(m: user::Model) -> User {
     }
 }
 
-fn to_active(u: &User) -> user::ActiveModel {
+pub(super) fn to_active(u: &User) -> user::ActiveModel {
     user::ActiveModel {
         id: Set(u.id.0),
         company_id: Set(u.company_id.0),
