@@ -469,7 +469,8 @@ def run_config(kind, large, args, results):
     tmp = tempfile.mkdtemp(prefix=f"portico-bench-{config}-")
     url = make_database(kind, args, tmp)
     master = base64.b64encode(os.urandom(32)).decode()
-    srv = Server(args.bin, url, master, tmp, args.log_filter, args.max_connections)
+    extra = dict(kv.split("=", 1) for kv in args.env)
+    srv = Server(args.bin, url, master, tmp, args.log_filter, args.max_connections, extra)
     res = results.setdefault(config, {})
     try:
         srv.start()
@@ -653,6 +654,9 @@ def main():
                    help="the server's database pool size (0: its default)")
     p.add_argument("--id-token-alg", default="RS256", choices=["RS256", "ES256", "EdDSA"],
                    help="how the apps' ID tokens are signed (company tokens carry one)")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra environment for the server (repeatable), e.g. "
+                        "PORTICO_METRICS_ENABLED=false")
     p.add_argument("--json", help="also write the raw results here")
     p.add_argument("--keep", action="store_true", help="keep the databases")
     args = p.parse_args()

@@ -23,6 +23,7 @@ pub struct Config {
     pub tokens: TokensConfig,
     pub dpop: DpopConfig,
     pub limits: LimitsConfig,
+    pub metrics: MetricsConfig,
     pub log: LogConfig,
 }
 
@@ -90,6 +91,31 @@ pub struct CatalogConfig {
 #[serde(deny_unknown_fields)]
 pub struct SandboxConfig {
     pub enabled: bool,
+}
+
+/// Prometheus metrics at `/metrics`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// Empty: on the main listener; else an address of its own (`127.0.0.1:9464`).
+    pub bind: String,
+    /// Empty: no token asked for.
+    pub bearer_token: String,
+    pub per_app: bool,
+    pub per_app_max: usize,
+}
+
+impl MetricsConfig {
+    pub fn bind_addr(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        if self.bind.is_empty() {
+            return Ok(None);
+        }
+        self.bind
+            .parse()
+            .map(Some)
+            .map_err(|e| ConfigError::Invalid(format!("metrics.bind: {e}")))
+    }
 }
 
 /// Sandbox sign-up by developers (the developer program).
@@ -197,6 +223,7 @@ impl Config {
 
     fn check(&self) -> Result<(), ConfigError> {
         self.bind_addr()?;
+        self.metrics.bind_addr()?;
         if self.signup.per_source_burst == 0 || self.signup.per_source_per_hour == 0 {
             return Err(ConfigError::Invalid(
                 "signup.per_source_burst and signup.per_source_per_hour must be at least 1".into(),

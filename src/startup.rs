@@ -3,7 +3,9 @@
 
 use crate::config::{Config, ConfigError};
 use portico_domain::{ApiCatalog, CatalogError, DomainError, FailureBudget};
-use portico_http::{AppState, HttpSettings, health::Readiness};
+use portico_http::{
+    AppState, HttpSettings, MetricsMount, health::Readiness, metrics::MetricsEndpoint,
+};
 use portico_oauth::{OAuthService, OAuthSettings, PushedAuthorizationSettings, keys::MasterKey};
 use portico_registry::{Registry, RegistrySettings, Sandbox};
 use portico_store::Store;
@@ -29,6 +31,8 @@ pub enum StartupError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("metrics: {0}")]
+    Metrics(String),
 }
 
 /// A built server, bound and ready to run.
@@ -42,6 +46,7 @@ pub struct Application {
     oauth: OAuthService,
     _listener_task: Option<tokio::task::JoinHandle<()>>,
     _housekeeping: tokio::task::JoinHandle<()>,
+    _metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Loads the catalog named by the configuration; a malformed one names file and line.
@@ -218,6 +223,47 @@ fn return_large_blocks_to_the_system() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn return_large_blocks_to_the_system() {}
 
+/// Installs the metrics recorder if configured, and serves `/metrics` on its own listener if
+/// one is configured (the task), or says to mount it on the main router.
+async fn metrics(
+    config: &Config,
+    store: &Store,
+    oauth: &OAuthService,
+) -> Result<(MetricsMount, Option<tokio::task::JoinHandle<()>>), StartupError> {
+    let m = &config.metrics;
+    if !m.enabled {
+        return Ok((MetricsMount::Off, None));
+    }
+    if m.per_app {
+        portico_oauth::telemetry::count_per_app(m.per_app_max);
+    }
+    let (store, oauth) = (store.clone(), oauth.clone());
+    let samplers: Vec<Box<dyn Fn() + Send + Sync>> = vec![
+        Box::new(move || store.sample_metrics()),
+        Box::new(move || oauth.sample_metrics()),
+        Box::new(|| portico_guard::argon::pool().sample_metrics()),
+    ];
+    let bearer = Some(m.bearer_token.clone()).filter(|t| !t.is_empty());
+    let endpoint = MetricsEndpoint::install(bearer, samplers).map_err(StartupError::Metrics)?;
+    let Some(addr) = m.bind_addr()? else {
+        return Ok((MetricsMount::Here(endpoint), None));
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+    tracing::info!(%addr, "metrics served on their own listener");
+    let app = portico_http::metrics::router::<()>(endpoint);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok((MetricsMount::Elsewhere, Some(task)))
+}
+
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         return_large_blocks_to_the_system();
@@ -262,6 +308,7 @@ impl Application {
         )
         .await?;
         let housekeeping = registry.spawn_housekeeping();
+        let (metrics, metrics_task) = metrics(&config, &store, &oauth).await?;
         let state = AppState {
             registry,
             oauth: oauth.clone(),
@@ -275,13 +322,14 @@ impl Application {
         tracing::info!(%public_url, "portico is ready");
         Ok(Self {
             listener,
-            router: portico_http::app(state),
+            router: portico_http::app(state, metrics),
             port,
             public_url,
             sandbox,
             oauth,
             _listener_task: listener_task,
             _housekeeping: housekeeping,
+            _metrics_task: metrics_task,
         })
     }
 

@@ -2,7 +2,8 @@
 //! own use (`companies.own_use_apps`); a certified app's production registration, linked to
 //! the sandbox app it was certified from (`partner_apps.certified_from`, one production
 //! registration per sandbox app); and sandbox sign-up requests waiting for staff
-//! (`sandbox_requests`; a login id can wait in one pending request at a time).
+//! (`sandbox_requests`; a login id can wait in one pending request at a time). And the source
+//! address of audited requests (`audit_log.source`).
 //!
 //! Added columns have defaults and the table is new: nodes of the previous release keep
 //! working on this schema (they never read them).
@@ -27,6 +28,14 @@ impl MigrationTrait for Migration {
             Table::alter()
                 .table(C::PartnerApps)
                 .add_column(uuid_null(C::CertifiedFrom))
+                .to_owned(),
+        )
+        .await?;
+        // Operability (issue 15): where an audited request came from.
+        m.alter_table(
+            Table::alter()
+                .table(C::AuditLog)
+                .add_column(text_null(C::Source))
                 .to_owned(),
         )
         .await?;
@@ -113,6 +122,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
         for (table, column) in [
+            (C::AuditLog, C::Source),
             (C::PartnerApps, C::CertifiedFrom),
             (C::Companies, C::OwnUseApps),
         ] {
@@ -125,6 +135,7 @@ impl MigrationTrait for Migration {
 
 #[derive(DeriveIden, Clone, Copy)]
 enum C {
+    AuditLog,
     Companies,
     PartnerApps,
     SandboxRequests,

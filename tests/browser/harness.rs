@@ -17,10 +17,16 @@ const WAIT: Duration = Duration::from_secs(15);
 /// The real `portico` binary on port 0 over a fresh SQLite database (the kit's
 /// [`portico_testkit::spawn_app`]).
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// [`spawn_app`] with `PORTICO_*` environment overrides for this server only, e.g.
+/// `&[("PORTICO_SIGNUP_MODE", "open")]`.
+pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     portico_testkit::spawn_app(
         env!("CARGO_BIN_EXE_portico"),
         portico_testkit::Backend::Sqlite,
-        &[],
+        env,
     )
     .await
 }

@@ -167,7 +167,8 @@ async fn register_modify_review_and_enable_a_partner_application() {
     assert_eq!(b.text("#app-review").await, "Pending review");
     b.sign_out().await;
 
-    // Staff: Review queue > Approve > visibility Public.
+    // Staff: Review queue > Approve > Certify as Public. The sandbox app stays Private; its
+    // production registration, with a Key of its own, is what other companies see.
     b.sign_in(&app.staff).await;
     b.heading("Web Services").await;
     b.click_link("Review queue").await;
@@ -185,15 +186,27 @@ async fn register_modify_review_and_enable_a_partner_application() {
     b.click("#decided-link").await;
     b.heading(APP).await;
     assert_eq!(b.text("#app-review").await, "Approved");
-    b.find("#visibility-select")
+    assert!(
+        !b.exists("#visibility-select").await,
+        "a sandbox app is certified, never made public itself"
+    );
+    b.find("#certify-visibility")
         .await
         .select_by_value("public")
         .await
         .unwrap();
-    b.click("form[action$='/visibility'] button").await;
-    b.wait_text(".notice", "The visibility was changed.").await;
-    assert_eq!(b.text("#app-visibility").await, "Public");
-    b.screenshot("staff-visibility").await;
+    b.click("form[action$='/certify'] button").await;
+    b.wait_text(".notice", "The application was certified")
+        .await;
+    assert_eq!(b.text("#app-visibility").await, "Private");
+    assert_eq!(b.text("#sandbox-client-id").await, key);
+    let production_key = b.text("#production-client-id").await;
+    assert_eq!(production_key.len(), 36);
+    assert_ne!(production_key, key, "production has a Key of its own");
+    assert_eq!(b.text("#production-visibility").await, "Public");
+    let certified = b.text("#production-apis").await;
+    assert!(certified.contains("Passport / Visa"), "{certified}");
+    b.screenshot("staff-certified").await;
     b.sign_out().await;
 
     // Another company's admin: Enable Applications lists the public app, disabled.
@@ -204,8 +217,12 @@ async fn register_modify_review_and_enable_a_partner_application() {
     b.heading("Web Services").await;
     b.click_link("Enable Partner Application").await;
     b.heading("Enable Applications").await;
-    let row = format!("tr[data-app='{key}']");
+    let row = format!("tr[data-app='{production_key}']");
     assert!(b.text(&row).await.contains(APP));
+    assert!(
+        !b.exists(&format!("tr[data-app='{key}']")).await,
+        "the sandbox Key is not offered"
+    );
     assert_eq!(b.text(&format!("{row} .status")).await, "Disabled");
     b.screenshot("enable-disabled").await;
     b.click(&format!("{row} button[aria-label='Enable {APP}']"))

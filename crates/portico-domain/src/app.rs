@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 
 /// Who may see an app. Private: its own company only. Public: listed for every company, which
 /// may enable it. Global: enabled for every company unless a company disables it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
@@ -19,6 +20,7 @@ pub enum Visibility {
 }
 
 /// Where an app is in the operator's review. Visibility can leave Private only when approved.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewStatus {
@@ -30,6 +32,7 @@ pub enum ReviewStatus {
 }
 
 /// The OAuth grants an app may use.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantType {
@@ -47,6 +50,7 @@ pub enum GrantType {
 /// `id_token_signed_response_alg`). RS256 unless the app chose otherwise: every OpenID client
 /// accepts it without configuration. ES256 and EdDSA cost a fraction of an RSA signature,
 /// which matters for apps that refresh company tokens often.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum IdTokenAlgorithm {
     #[default]
@@ -78,6 +82,7 @@ str_enum!(GrantType {
     CompanyRequestToken => "company_request_token",
 });
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
     pub status: ReviewStatus,
@@ -101,13 +106,23 @@ impl Review {
 }
 
 /// What staff decide about an app under review.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ReviewDecision {
-    Approve { reason: Option<String> },
-    Reject { reason: String },
+    Approve {
+        /// A note on the approval.
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::long_text_2000_or_null))]
+        reason: Option<String>,
+    },
+    Reject {
+        /// Why, shown to the app's developer.
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::display_text_2000))]
+        reason: String,
+    },
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartnerApp {
     pub id: AppId,
@@ -135,6 +150,7 @@ pub struct PartnerApp {
 }
 
 /// The part of an app its owner edits, validated as a whole on register and on modify.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppSpec {
     pub name: String,
@@ -390,11 +406,14 @@ impl PartnerApp {
 }
 
 /// A request to register a partner app.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppRegistration {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::display_text_100))]
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::long_text_2000))]
     pub description: String,
     #[serde(default = "yes")]
     pub active: bool,
@@ -447,10 +466,13 @@ impl AppRegistration {
 }
 
 /// A Modify: only the fields present change; the result is validated as a whole.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppChanges {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::display_text_100_or_null))]
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::long_text_2000_or_null))]
     pub description: Option<String>,
     pub active: Option<bool>,
     pub apis: Option<Vec<ApiSelection>>,

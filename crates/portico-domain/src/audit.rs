@@ -5,6 +5,7 @@ use crate::{Actor, CompanyId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AuditAction {
     #[serde(rename = "company.create")]
@@ -41,6 +42,14 @@ pub enum AuditAction {
     SandboxSignUp,
     #[serde(rename = "sandbox.decide")]
     SandboxDecide,
+    #[serde(rename = "session.sign_in")]
+    SignIn,
+    #[serde(rename = "session.sign_in_failed")]
+    SignInFailed,
+    #[serde(rename = "keys.rotate")]
+    KeysRotate,
+    #[serde(rename = "token.revoke")]
+    TokenRevoke,
 }
 
 impl AuditAction {
@@ -63,11 +72,16 @@ impl AuditAction {
             Self::AppCertify => "app.certify",
             Self::SandboxSignUp => "sandbox.sign_up",
             Self::SandboxDecide => "sandbox.decide",
+            Self::SignIn => "session.sign_in",
+            Self::SignInFailed => "session.sign_in_failed",
+            Self::KeysRotate => "keys.rotate",
+            Self::TokenRevoke => "token.revoke",
         }
     }
 }
 
 /// One change to record, written in the same transaction as the change itself.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AuditEvent {
     pub at: DateTime<Utc>,
@@ -81,6 +95,10 @@ pub struct AuditEvent {
     pub target_id: String,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
+    /// The address the request came from (behind trusted proxies, the forwarded one), when
+    /// the change came over the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl AuditEvent {
@@ -103,10 +121,18 @@ impl AuditEvent {
             target_id: target.1,
             before: before.and_then(|b| serde_json::to_value(b).ok()),
             after: after.and_then(|a| serde_json::to_value(a).ok()),
+            source: actor.and_then(|a| a.source.map(|s| s.to_string())),
         }
+    }
+
+    /// The event, as coming from `source`.
+    pub fn from_source(mut self, source: std::net::IpAddr) -> Self {
+        self.source = Some(source.to_string());
+        self
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize)]
 pub struct AuditEntry {
     pub id: i64,

@@ -9,6 +9,7 @@ use std::fmt;
 use toml::Spanned;
 
 /// One Web Service API, granted as one scope.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct WebServiceApi {
     pub scope: String,
@@ -24,6 +25,7 @@ pub struct WebServiceApi {
 
 /// A sensitive part of an API's data (a Travel Profile's passport section, say), granted as its
 /// own scope and only together with its API.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SensitiveDataGroup {
     pub scope: String,
@@ -35,6 +37,7 @@ pub struct SensitiveDataGroup {
 }
 
 /// The APIs an app registers: an API scope and the sensitive data groups chosen beneath it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSelection {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// A client authentication method (RFC 7591 §2 names).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuthMethod {
@@ -45,6 +46,7 @@ impl ClientAuthMethod {
 pub const MAX_CLIENT_KEYS: usize = 10;
 
 /// How the app authenticates and how its tokens are bound.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientSecurity {
     /// The methods the app may use; any other is refused with `invalid_client`. An app of

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The product edition decides which permission administers web services: Web Services
 /// Administrator on Professional, Can Administer on Standard.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Edition {
@@ -30,6 +31,7 @@ impl Edition {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Company {
     pub id: CompanyId,
@@ -50,9 +52,12 @@ pub struct Company {
 }
 
 /// A validated request to create a company.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewCompany {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::display_text_200))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::domain))]
     pub domain: String,
     pub edition: Edition,
     #[serde(default)]
@@ -96,9 +101,11 @@ fn own_use_conflict() -> DomainError {
 }
 
 /// Changes to a company; only the operator's staff makes them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompanyChanges {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::display_text_200_or_null))]
     pub name: Option<String>,
     pub edition: Option<Edition>,
     pub development_partner: Option<bool>,

@@ -18,6 +18,8 @@ mod permission;
 pub mod repo;
 mod resource;
 mod sandbox;
+#[cfg(feature = "openapi")]
+pub mod schema;
 mod scope;
 pub mod secret;
 mod token;

@@ -10,6 +10,8 @@ pub struct Actor {
     pub login_id: String,
     pub company: Company,
     pub permissions: Permissions,
+    /// Where the actor's request came from, for the audit log (None off the network: CLI).
+    pub source: Option<std::net::IpAddr>,
 }
 
 impl Actor {
@@ -119,6 +121,7 @@ mod tests {
                 version: 1,
             },
             permissions: perms,
+            source: None,
         }
     }
 

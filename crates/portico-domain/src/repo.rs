@@ -136,6 +136,8 @@ pub trait EnablementStore: Send + Sync {
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn audit_entries(&self, query: &AuditQuery) -> DomainResult<Vec<AuditEntry>>;
+    /// Records an event that changes nothing else (a sign-in, a failed one).
+    async fn record_event(&self, event: &AuditEvent) -> DomainResult<()>;
 }
 
 /// A signed-in admin session; only the digest of its token is stored.
@@ -429,7 +431,14 @@ pub trait TokenStore: Send + Sync {
     async fn signing_keys(&self) -> DomainResult<Vec<SigningKeyRecord>>;
     /// Adds a new set of signing keys (one per algorithm in use) and retires every other active
     /// key, at once.
-    async fn add_signing_keys(&self, keys: &[SigningKeyRecord], now: i64) -> DomainResult<()>;
+    /// Adds keys (retiring the active ones of their algorithms) with `audit`, in one
+    /// transaction.
+    async fn add_signing_keys(
+        &self,
+        keys: &[SigningKeyRecord],
+        now: i64,
+        audit: &AuditEvent,
+    ) -> DomainResult<()>;
 
     /// Deletes what no rule needs any more (see [`Purge`]).
     async fn purge_expired(&self, purge: &Purge) -> DomainResult<u64>;

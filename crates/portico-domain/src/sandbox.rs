@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Whether anyone may sign up for a sandbox (the operator's choice).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignUpMode {
@@ -64,13 +65,18 @@ pub enum SignUpPath {
 }
 
 /// What a developer sends to sign up.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SandboxSignUp {
     /// The developer's name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::display_text_200))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::login_id))]
     pub login_id: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::password))]
     pub password: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::display_text_200))]
     pub company_name: String,
     /// Standard unless the developer asks for Professional (which staff grant).
     #[serde(default)]
@@ -175,6 +181,7 @@ pub fn sample_app(catalog: &ApiCatalog) -> AppRegistration {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SandboxRequestStatus {
@@ -204,6 +211,7 @@ impl SandboxRequestStatus {
 
 /// A sign-up waiting for staff (or decided). The password is kept as its argon2id hash only,
 /// to become the admin's on approval.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SandboxRequest {
     pub id: Uuid,
@@ -223,14 +231,14 @@ pub struct SandboxRequest {
 }
 
 /// What staff decide about a pending sign-up.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SandboxDecision {
     /// Makes the sandbox, of the edition asked for unless staff choose another.
-    Approve {
-        edition: Option<Edition>,
-    },
+    Approve { edition: Option<Edition> },
     Reject {
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::display_text_2000))]
         reason: String,
     },
 }

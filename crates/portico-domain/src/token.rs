@@ -6,6 +6,7 @@ use crate::{AppId, CompanyId, TokenDigest, UserId};
 use serde::{Deserialize, Serialize};
 
 /// On whose behalf a token acts.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PrincipalType {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// What a user may do. `staff` is the operator's own role (reviews apps, sets visibility); the
 /// other two are company permissions whose meaning depends on the company's edition (see
 /// [`crate::Actor::administers_web_services`]).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Permissions {
@@ -27,6 +28,7 @@ impl Permissions {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: UserId,
@@ -43,11 +45,15 @@ pub struct User {
 
 /// A request to create a user. The password is optional: without one, the service generates a
 /// password and returns it once.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::login_id))]
     pub login_id: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::display_text_200))]
     pub display_name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::password_or_null))]
     pub password: Option<String>,
     #[serde(default)]
     pub permissions: Permissions,
@@ -64,12 +70,15 @@ impl NewUser {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserChanges {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::display_text_200_or_null))]
     pub display_name: Option<String>,
     pub enabled: Option<bool>,
     pub permissions: Option<Permissions>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::password_or_null))]
     pub password: Option<String>,
 }
 

@@ -33,6 +33,9 @@ pub struct ArgonPool {
     /// Workers plus queue places: a caller that gets none is refused.
     admission: Arc<Semaphore>,
     suspect: Arc<Semaphore>,
+    /// Workers plus queue places, to tell how many are taken.
+    capacity: usize,
+    worker_count: usize,
 }
 
 impl ArgonPool {
@@ -42,13 +45,35 @@ impl ArgonPool {
             workers: Arc::new(Semaphore::new(workers)),
             admission: Arc::new(Semaphore::new(workers + queue)),
             suspect: Arc::new(Semaphore::new(1)),
+            capacity: workers + queue,
+            worker_count: workers,
         }
+    }
+
+    /// Sets the pool's gauges (read when metrics are scraped): runs in progress and waiting.
+    pub fn sample_metrics(&self) {
+        let taken = self.capacity - self.admission.available_permits();
+        let running = self.worker_count - self.workers.available_permits();
+        metrics::gauge!("portico_argon2_running").set(running as f64);
+        metrics::gauge!("portico_argon2_queued").set(taken.saturating_sub(running) as f64);
     }
 
     /// Runs `job` on a blocking thread when a worker is free. The permits travel with the job,
     /// so a caller that gives up (a client that disconnects) does not free a worker that is
     /// still computing.
     pub async fn run<T: Send + 'static>(
+        &self,
+        lane: Lane,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Saturated> {
+        let answer = self.admit_and_run(lane, job).await;
+        if answer.is_err() {
+            metrics::counter!("portico_argon2_refused_total").increment(1);
+        }
+        answer
+    }
+
+    async fn admit_and_run<T: Send + 'static>(
         &self,
         lane: Lane,
         job: impl FnOnce() -> T + Send + 'static,
@@ -76,8 +101,11 @@ impl ArgonPool {
             .await
             .expect("the pool's semaphore is never closed");
         tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             let out = job();
             drop((worker, admitted, suspect));
+            metrics::histogram!("portico_argon2_duration_seconds")
+                .record(started.elapsed().as_secs_f64());
             out
         })
         .await
@@ -88,14 +116,23 @@ impl ArgonPool {
 
     /// Checks a secret against a PHC string.
     pub async fn verify(&self, lane: Lane, secret: String, phc: String) -> Result<bool, Saturated> {
-        self.run(lane, move || secret::verify_secret(&secret, &phc))
-            .await
+        let matched = self
+            .run(lane, move || secret::verify_secret(&secret, &phc))
+            .await?;
+        let outcome = if matched { "match" } else { "mismatch" };
+        metrics::counter!("portico_argon2_operations_total", "operation" => "verify", "outcome" => outcome)
+            .increment(1);
+        Ok(matched)
     }
 
     /// Hashes a new secret or password.
     pub async fn hash(&self, secret: String) -> Result<String, Saturated> {
-        self.run(Lane::Normal, move || secret::hash_secret(&secret))
-            .await
+        let hash = self
+            .run(Lane::Normal, move || secret::hash_secret(&secret))
+            .await?;
+        metrics::counter!("portico_argon2_operations_total", "operation" => "hash", "outcome" => "done")
+            .increment(1);
+        Ok(hash)
     }
 }
 

@@ -91,6 +91,7 @@ impl Limiter {
             .filter_map(|k| self.remembered(k, budget, now_ms))
             .max()
         {
+            refused(&hard);
             return Ok(Standing::Refused {
                 retry_after_seconds: retry,
             });
@@ -130,6 +131,9 @@ impl Limiter {
                 },
             };
         }
+        if matches!(standing, Standing::Refused { .. }) {
+            refused(&hard);
+        }
         Ok(standing)
     }
 
@@ -158,6 +162,15 @@ impl Limiter {
             .retain(|_, state| *state > now_ms);
         self.store.purge_failures(now_ms).await
     }
+}
+
+/// Counts a refusal under the kind of its keys (`client-src`, `login-src`, `signup-src`...).
+fn refused(hard: &[String]) {
+    let kind = hard
+        .first()
+        .and_then(|k| k.split(':').next())
+        .map_or_else(|| "other".to_owned(), str::to_owned);
+    metrics::counter!("portico_rate_limit_refusals_total", "key" => kind).increment(1);
 }
 
 /// Milliseconds since the epoch, the unit of failure budgets.

@@ -97,5 +97,6 @@ pub async fn actor_for(store: &dyn SignInStore, user: User) -> DomainResult<Opti
         login_id: user.login_id,
         company,
         permissions: user.permissions,
+        source: None,
     }))
 }

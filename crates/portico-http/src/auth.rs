@@ -69,7 +69,12 @@ impl FromRequestParts<AppState> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let (token, from_cookie) = session_token(&parts.headers)
             .ok_or_else(|| DomainError::Unauthenticated("sign in first".into()))?;
-        let actor = state.registry.authenticate(&token).await?;
+        let crate::client_addr::ClientAddr(source) =
+            match crate::client_addr::ClientAddr::from_request_parts(parts, state).await {
+                Ok(addr) => addr,
+                Err(never) => match never {},
+            };
+        let actor = state.registry.authenticate_from(&token, source).await?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if from_cookie && !safe {
             let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());

@@ -25,10 +25,21 @@ pub enum ApiError {
     PayloadTooLarge,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// Every admin API error, whatever its status.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct Body<'a> {
+    /// A stable code: `invalid_request` (400), `unauthenticated` (401), `forbidden` (403),
+    /// `not_found` (404), a conflict's own code (409, e.g. `domain_taken`, `login_id_taken`,
+    /// `secret_changed`, `not_pending`), `precondition_failed` (412), `payload_too_large`
+    /// (413), `unsupported_media_type` (415), `too_many_attempts` (429),
+    /// `temporarily_unavailable` (503).
+    #[schema(example = "invalid_request")]
     error: &'a str,
+    /// For people: what is wrong and what to do.
     message: String,
+    /// The request member at fault when one can be named: a JSON path into the body
+    /// (`apis[0].api`), a path or query parameter, or a header (`If-Match`).
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
 }

@@ -8,6 +8,7 @@ pub mod console;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod oauth;
 
 use axum::{Router, extract::DefaultBodyLimit, http::Request};
@@ -35,14 +36,29 @@ pub struct AppState {
     pub settings: Arc<HttpSettings>,
 }
 
+/// Where the metrics are: not recorded, recorded and served elsewhere (a listener of their
+/// own), or recorded and served at `/metrics` here.
+pub enum MetricsMount {
+    Off,
+    Elsewhere,
+    Here(Arc<metrics::MetricsEndpoint>),
+}
+
 /// The whole application: every feature's router under one set of layers.
-pub fn app(state: AppState) -> Router {
+pub fn app(state: AppState, metrics: MetricsMount) -> Router {
     let limit = state.settings.max_body_bytes;
-    Router::new()
+    let mut router = Router::new()
         .merge(health::router())
         .nest("/admin/v1", admin::router())
         .merge(console::router())
-        .merge(oauth::router())
+        .merge(oauth::router());
+    if let MetricsMount::Here(endpoint) = &metrics {
+        router = router.merge(metrics::router(endpoint.clone()));
+    }
+    if !matches!(metrics, MetricsMount::Off) {
+        router = router.layer(axum::middleware::from_fn(metrics::track));
+    }
+    router
         .layer(DefaultBodyLimit::max(limit))
         // Log method and path only: query strings can carry codes and states.
         .layer(

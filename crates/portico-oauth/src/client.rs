@@ -28,6 +28,11 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
+    /// The method's name, as registered and advertised.
+    pub(crate) fn as_str(self) -> &'static str {
+        self.registered_as().as_str()
+    }
+
     fn registered_as(self) -> ClientAuthMethod {
         match self {
             Self::Basic => ClientAuthMethod::ClientSecretBasic,
@@ -250,7 +255,29 @@ impl Inner {
         source: IpAddr,
         now: i64,
     ) -> OAuthResult<Authenticated> {
-        let presented = PresentedClient::from_request(authorization, params)?;
+        let presented = PresentedClient::from_request(authorization, params).inspect_err(|e| {
+            crate::telemetry::client_authentication("none", e.code());
+        })?;
+        let answer = self
+            .authenticate_presented(&presented, endpoint, source, now)
+            .await;
+        crate::telemetry::client_authentication(
+            presented.method.as_str(),
+            match &answer {
+                Ok(_) => "ok",
+                Err(e) => e.code(),
+            },
+        );
+        answer
+    }
+
+    async fn authenticate_presented(
+        &self,
+        presented: &PresentedClient,
+        endpoint: Endpoint,
+        source: IpAddr,
+        now: i64,
+    ) -> OAuthResult<Authenticated> {
         let client = match presented.method {
             AuthMethod::PrivateKeyJwt => {
                 let audiences = [
@@ -258,10 +285,10 @@ impl Inner {
                     &self.settings.endpoint(endpoint.path()),
                 ];
                 self.directory
-                    .authenticate_assertion(&presented, &audiences, source, now)
+                    .authenticate_assertion(presented, &audiences, source, now)
                     .await?
             }
-            _ => self.directory.authenticate(&presented, source, now).await?,
+            _ => self.directory.authenticate(presented, source, now).await?,
         };
         if !client.app.spec.active {
             return Err(OAuthError::InvalidClient {
@@ -312,10 +339,12 @@ impl Directory {
             entry.check_method(presented.method)?;
         }
         let digest = presented.digest();
-        if let Some(entry) = &entry
-            && entry.remembers(&digest, now)
-        {
-            return Ok(entry.clone());
+        if let Some(entry) = &entry {
+            let remembered = entry.remembers(&digest, now);
+            crate::telemetry::cache_lookup("verified_secrets", remembered);
+            if remembered {
+                return Ok(entry.clone());
+            }
         }
         let budget = self.client_failures;
         let now_ms = now_ms();

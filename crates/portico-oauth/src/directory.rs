@@ -57,17 +57,20 @@ pub struct ClientEntry {
 struct Cache<K, V> {
     map: RwLock<HashMap<K, V>>,
     max: usize,
+    /// For the hit and miss counts.
+    name: &'static str,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
-    fn new() -> Self {
-        Self::bounded(MAX_ENTRIES)
+    fn new(name: &'static str) -> Self {
+        Self::bounded(name, MAX_ENTRIES)
     }
 
-    fn bounded(max: usize) -> Self {
+    fn bounded(name: &'static str, max: usize) -> Self {
         Self {
             map: RwLock::new(HashMap::new()),
             max,
+            name,
         }
     }
 
@@ -268,15 +271,15 @@ impl Directory {
             client_failures,
             store,
             epoch: AtomicU64::new(0),
-            apps: Cache::new(),
-            enablements: Cache::new(),
-            companies: Cache::new(),
-            users: Cache::new(),
-            resource_servers: Cache::new(),
+            apps: Cache::new("apps"),
+            enablements: Cache::new("enablements"),
+            companies: Cache::new("companies"),
+            users: Cache::new("users"),
+            resource_servers: Cache::new("resource_servers"),
             revoked_jtis: RevocationList::new(revocation_cap),
             revoked_grants: RevocationList::new(revocation_cap),
-            request_tokens: Cache::new(),
-            fresh_refresh: Cache::bounded(MAX_FRESH_REFRESH),
+            request_tokens: Cache::new("request_tokens"),
+            fresh_refresh: Cache::bounded("fresh_refresh", MAX_FRESH_REFRESH),
         }
     }
 
@@ -297,8 +300,10 @@ impl Directory {
         V: Clone,
     {
         if let Some(v) = cache.get(&key) {
+            crate::telemetry::cache_lookup(cache.name, true);
             return Ok(Some(v));
         }
+        crate::telemetry::cache_lookup(cache.name, false);
         let epoch = self.epoch.load(Ordering::Acquire);
         let found = load.await?;
         if let Some(v) = &found

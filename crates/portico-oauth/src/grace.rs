@@ -85,6 +85,7 @@ pub(crate) fn open(old_token: &str, raw: &[u8], now: i64) -> Option<IssuedTokens
         refresh_expires_at: reply.refresh_expires_at,
         id_token: reply.id_token,
         token_type: if reply.dpop { "DPoP" } else { "Bearer" },
+        principal_type: None,
     })
 }
 
@@ -101,6 +102,7 @@ mod tests {
             refresh_expires_at: Some(99),
             id_token: None,
             token_type: "DPoP",
+            principal_type: Some("user"),
         }
     }
 

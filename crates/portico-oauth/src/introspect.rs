@@ -235,6 +235,20 @@ impl OAuthService {
         let token = params.require("token")?;
         let now = now();
         let store = inner.directory.store();
+        // Audited as the app's own action, with what was revoked (never the token itself).
+        let audit = |target: (&str, String), after: serde_json::Value| {
+            let mut event = AuditEvent::new::<(), _>(
+                None,
+                Some(caller.app.company_id),
+                AuditAction::TokenRevoke,
+                target,
+                None,
+                Some(&after),
+            )
+            .from_source(source);
+            event.actor_login = format!("client:{}", caller.app.id);
+            event
+        };
         if looks_like_jwt(token) {
             if let Some(claims) = jwt::verify(token, &inner.keys(), &inner.settings)?
                 && claims.client_id == caller.app.client_id()
@@ -242,13 +256,27 @@ impl OAuthService {
                 store
                     .revoke_access_token(&claims.jti, claims.exp, now)
                     .await?;
+                let event = audit(
+                    ("access_token", claims.jti.clone()),
+                    json!({ "app_id": caller.app.id, "jti": claims.jti, "exp": claims.exp,
+                            "via": "/oauth2/v0/revoke" }),
+                );
+                store.record_event(&event).await?;
             }
             return Ok(());
         }
         if let Some((_, grant)) = store.find_refresh_token(&TokenDigest::of(token)).await?
             && grant.app_id == caller.app.id
         {
-            store.revoke_grants(&[grant.id], now).await?;
+            store
+                .revoke_grants(std::slice::from_ref(&grant.id), now)
+                .await?;
+            let event = audit(
+                ("grant", grant.id.clone()),
+                json!({ "app_id": caller.app.id, "grant_id": grant.id,
+                        "via": "/oauth2/v0/revoke" }),
+            );
+            store.record_event(&event).await?;
         }
         Ok(())
     }
@@ -258,6 +286,7 @@ impl OAuthService {
     pub async fn revoke_connections(
         &self,
         presented: &ResourceRequest<'_>,
+        source: IpAddr,
     ) -> Result<usize, BearerError> {
         let inner = &*self.inner;
         let server = |e: OAuthError| BearerError::Server(e.to_string());
@@ -295,6 +324,7 @@ impl OAuthService {
             before: None,
             after: Some(json!({ "app_id": app, "user_id": user, "own": true,
                 "via": "/app-mgmt/v0/connections" })),
+            source: Some(source.to_string()),
         };
         let filter = ConnectionFilter {
             company: Some(company),

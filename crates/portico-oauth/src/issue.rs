@@ -52,6 +52,9 @@ pub struct IssuedTokens {
     pub id_token: Option<String>,
     /// `Bearer`, or `DPoP` for a token bound to a key.
     pub token_type: &'static str,
+    /// Whose tokens these are (`user`, `company`, `app`); None for an answer given again
+    /// within the refresh grace window.
+    pub principal_type: Option<&'static str>,
 }
 
 /// What one issuance is for: the principal, the access token's scope and resources, and for an
@@ -312,6 +315,11 @@ impl Inner {
             } else {
                 "Bearer"
             },
+            principal_type: Some(match issuance.principal {
+                Principal::User { .. } => "user",
+                Principal::Company(_) => "company",
+                Principal::App => "app",
+            }),
         }
     }
 

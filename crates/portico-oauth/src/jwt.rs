@@ -130,7 +130,9 @@ pub(crate) fn verify_remembered(
     now: i64,
 ) -> Option<Arc<AccessClaims>> {
     let fingerprint = VerifiedTokens::fingerprint(token);
-    if let Some((kid, claims)) = seen.get(&fingerprint) {
+    let remembered = seen.get(&fingerprint);
+    crate::telemetry::cache_lookup("verified_tokens", remembered.is_some());
+    if let Some((kid, claims)) = remembered {
         let live = claims.exp >= now - LEEWAY && claims.nbf <= now + LEEWAY;
         return (live && keys.verifier(&kid).is_some()).then_some(claims);
     }

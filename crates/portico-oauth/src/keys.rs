@@ -263,6 +263,8 @@ pub struct KeyRing {
     jwks: String,
     /// The stored keys this ring was built from, to tell when it is stale.
     fingerprint: Vec<(String, Option<i64>)>,
+    /// Each published key: kid, when it was made, whether it signs (for the metrics).
+    published: Vec<(String, i64, bool)>,
 }
 
 /// Which algorithm signs access tokens. Every algorithm has an active key: an app's ID tokens
@@ -348,6 +350,7 @@ impl KeyRing {
         let access = index(uses.access);
         let mut verifiers = HashMap::new();
         let mut published = Vec::new();
+        let mut ages = Vec::new();
         for r in records
             .iter()
             .filter(|r| r.retired_at.is_none_or(|t| t + keep_retired > now))
@@ -362,6 +365,8 @@ impl KeyRing {
                 DecodingKey::from_jwk(&jwk).map_err(|e| malformed(&r.kid, e.to_string()))?;
             verifiers.insert(r.kid.clone(), (alg.jwt(), decoding));
             published.push(jwk_value);
+            let signs = signers.iter().any(|s| s.kid == r.kid);
+            ages.push((r.kid.clone(), r.created_at, signs));
         }
         let mut fingerprint: Vec<_> = records
             .iter()
@@ -374,6 +379,7 @@ impl KeyRing {
             verifiers,
             jwks: json!({ "keys": published }).to_string(),
             fingerprint,
+            published: ages,
         })
     }
 
@@ -391,6 +397,11 @@ impl KeyRing {
             .find(|s| s.algorithm == alg)
             .expect("every algorithm has a signer");
         s.sign(&s.id_header_b64, claims_json)
+    }
+
+    /// Each published key: kid, creation time (epoch seconds), whether it signs.
+    pub fn published(&self) -> &[(String, i64, bool)] {
+        &self.published
     }
 
     /// The kid of the key signing access tokens.

@@ -27,6 +27,7 @@ mod oxide;
 mod par;
 pub mod params;
 pub mod settings;
+pub mod telemetry;
 mod token;
 mod userinfo;
 
@@ -123,6 +124,11 @@ impl Inner {
 }
 
 impl OAuthService {
+    /// Sets the gauges read when metrics are scraped: the signing keys and their age.
+    pub fn sample_metrics(&self) {
+        telemetry::signing_keys(self.inner.keys().published(), now());
+    }
+
     /// Loads (or on first start, makes) the signing keys and the revocation lists, subscribes to
     /// change notices, and starts the background work: reloading keys after a rotation,
     /// purging expired tokens.
@@ -220,8 +226,19 @@ pub async fn rotate_keys(
         tracing::info!(kid = %key.kid, algorithm = %key.algorithm, "new signing key");
         set.push(key);
     }
+    // Audited with the kids and algorithms only: the keys themselves never leave the store.
+    let audit = portico_domain::AuditEvent::new::<(), _>(
+        None,
+        None,
+        portico_domain::AuditAction::KeysRotate,
+        ("signing_keys", set[0].kid.clone()),
+        None,
+        Some(&serde_json::json!({
+            "keys": set.iter().map(|k| serde_json::json!({ "kid": k.kid, "algorithm": k.algorithm })).collect::<Vec<_>>(),
+        })),
+    );
     store
-        .add_signing_keys(&set, now)
+        .add_signing_keys(&set, now, &audit)
         .await
         .map_err(OAuthError::from)?;
     Ok(set[0].kid.clone())

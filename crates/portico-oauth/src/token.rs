@@ -7,7 +7,7 @@ use crate::error::{OAuthError, OAuthResult};
 use crate::grants::{TokenRequest, grant_of};
 use crate::issue::IssuedTokens;
 use crate::params::Params;
-use crate::{OAuthService, now};
+use crate::{OAuthService, now, telemetry};
 use std::net::IpAddr;
 
 impl OAuthService {
@@ -19,6 +19,31 @@ impl OAuthService {
         dpop: DpopHeader<'_>,
         body: &[u8],
         source: IpAddr,
+    ) -> OAuthResult<IssuedTokens> {
+        let mut app = None;
+        let answer = self
+            .token_for(authorization, dpop, body, source, &mut app)
+            .await;
+        match &answer {
+            Ok(t) => match (t.principal_type, app) {
+                (Some(principal), Some((id, grant))) => {
+                    telemetry::token_issued(grant.as_str(), principal, id)
+                }
+                _ => telemetry::refresh_replayed(),
+            },
+            Err(e) => telemetry::token_refused(e.code(), app.map(|(id, _)| id)),
+        }
+        answer
+    }
+
+    /// [`Self::token`]; `app` learns the authenticated app and its grant, for the counts.
+    async fn token_for(
+        &self,
+        authorization: Option<&str>,
+        dpop: DpopHeader<'_>,
+        body: &[u8],
+        source: IpAddr,
+        app: &mut Option<(portico_domain::AppId, portico_domain::GrantType)>,
     ) -> OAuthResult<IssuedTokens> {
         let params = Params::parse(body)?;
         params.require("grant_type")?;
@@ -38,6 +63,7 @@ impl OAuthService {
             ));
         }
         let grant = grant_of(&params)?;
+        *app = Some((client.app.id, grant));
         let request = TokenRequest {
             client,
             params: &params,

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 /// What registration (and New Secret) hands back: the app, its Key and Secret (shown this once),
 /// and the company domain, as the Application Authorization section shows them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize)]
 pub struct RegisteredApp {
     pub app: PartnerApp,
@@ -20,6 +21,7 @@ pub struct RegisteredApp {
     /// Shown once; `null` for an app that authenticates with keys only (`private_key_jwt`):
     /// it has no usable secret, and none is ever shown.
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub client_secret: Option<PlainSecret>,
     pub company_domain: String,
 }

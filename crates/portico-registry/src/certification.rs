@@ -10,6 +10,7 @@ use portico_domain::{
 use serde::Serialize;
 
 /// A certification's outcome: the production registration, and whether it was made now.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize)]
 pub struct Certified {
     pub production: PartnerApp,

@@ -13,6 +13,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// A connection as the admin API and the console show it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize)]
 pub struct ConnectionView {
     pub grant_id: String,
@@ -42,6 +43,7 @@ pub enum DisconnectTarget {
 }
 
 /// What a Disconnect did.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
 pub struct Disconnected {
     pub grants_revoked: u64,

@@ -9,6 +9,7 @@ use portico_domain::{
 use serde::Serialize;
 
 /// An app in a company's Enable Applications list.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize)]
 pub struct AvailableApp {
     pub app_id: AppId,

@@ -6,6 +6,7 @@
 mod apps;
 mod bootstrap;
 mod certification;
+mod cli_support;
 mod companies;
 mod connections;
 mod enablements;

@@ -11,11 +11,13 @@ use portico_domain::{
 use serde::Serialize;
 
 /// Shown once: the company id and the token the app exchanges.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize)]
 pub struct IssuedRequestToken {
     pub company_id: CompanyId,
     pub app_id: AppId,
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub request_token: PlainSecret,
     pub expires_at: DateTime<Utc>,
 }
@@ -33,7 +35,15 @@ impl Registry {
     ) -> DomainResult<IssuedRequestToken> {
         // The company's own web services admin: not even staff mint tokens for a company.
         if company != actor.company_id() {
-            return Err(DomainError::not_found("company"));
+            // Staff see every company, so for them it is there but not theirs; anyone else may
+            // not learn that it exists.
+            return Err(if actor.is_staff() {
+                DomainError::forbidden(
+                    "only the company's own web services administrators generate its request tokens",
+                )
+            } else {
+                DomainError::not_found("company")
+            });
         }
         actor.require_web_services_admin()?;
         let missing =

@@ -3,7 +3,8 @@
 use crate::Registry;
 use chrono::{DateTime, Utc};
 use portico_domain::{
-    Actor, DomainError, DomainResult, PlainSecret, TokenDigest, User, repo::AdminSession,
+    Actor, AuditAction, AuditEvent, DomainError, DomainResult, PlainSecret, TokenDigest, User,
+    repo::AdminSession,
 };
 use portico_guard::limits::now_ms;
 use std::net::IpAddr;
@@ -39,8 +40,69 @@ impl Registry {
         password: &str,
         source: IpAddr,
     ) -> DomainResult<SignedIn> {
-        let actor = self.verify_credentials(login_id, password, source).await?;
-        self.start_session(actor).await
+        let actor = match self.verify_credentials(login_id, password, source).await {
+            Ok(actor) => actor,
+            Err(e) => {
+                if matches!(e, DomainError::Unauthenticated(_)) {
+                    self.audit_failed_sign_in(login_id, source).await;
+                }
+                return Err(e);
+            }
+        };
+        let actor = Actor {
+            source: Some(source),
+            ..actor
+        };
+        let signed_in = self.start_session(actor).await?;
+        let audit = AuditEvent::new::<(), _>(
+            Some(&signed_in.actor),
+            Some(signed_in.actor.company_id()),
+            AuditAction::SignIn,
+            ("user", signed_in.actor.user_id.to_string()),
+            None,
+            Some(&serde_json::json!({ "expires_at": signed_in.expires_at })),
+        );
+        self.store.record_event(&audit).await?;
+        Ok(signed_in)
+    }
+
+    /// A wrong password or an unknown login id, with the login id as presented (at most 254
+    /// characters; never the password) and, when the login id is a user's, their company, so
+    /// its admins see attempts on their users. Refusals of a source over its budget are not
+    /// recorded one by one: the budget bounds what an attacker can write here. A failure to
+    /// record is logged and does not change the answer.
+    async fn audit_failed_sign_in(&self, login_id: &str, source: IpAddr) {
+        let presented: String = login_id.trim().to_lowercase().chars().take(254).collect();
+        let user = match self.store.user_credentials(&presented).await {
+            Ok(found) => found.map(|(u, _)| u),
+            Err(_) => None,
+        };
+        let mut audit = AuditEvent::new::<(), ()>(
+            None,
+            user.as_ref().map(|u| u.company_id),
+            AuditAction::SignInFailed,
+            (
+                "user",
+                user.as_ref().map_or_else(String::new, |u| u.id.to_string()),
+            ),
+            None,
+            None,
+        )
+        .from_source(source);
+        audit.actor_login = presented;
+        if let Err(e) = self.store.record_event(&audit).await {
+            tracing::warn!(error = %e, "a failed sign-in could not be audited");
+        }
+    }
+
+    /// [`Self::authenticate`] for a request from `source`: the actor carries it into the
+    /// audit records of what it does.
+    pub async fn authenticate_from(&self, token: &str, source: IpAddr) -> DomainResult<Actor> {
+        let actor = self.authenticate(token).await?;
+        Ok(Actor {
+            source: Some(source),
+            ..actor
+        })
     }
 
     /// A session for an actor whose credentials were just established (sign-in, sign-up).

@@ -58,6 +58,7 @@ pub enum SignUpOutcome {
 }
 
 /// What staff's decision made.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize)]
 pub struct SandboxDecided {
     pub request: SandboxRequest,
@@ -114,6 +115,7 @@ impl Registry {
                         login_id: made.admin.login_id.clone(),
                         company: made.company.clone(),
                         permissions: made.admin.permissions,
+                        source: Some(source),
                     })
                     .await?;
                 Ok(SignUpOutcome::Created(Box::new(NewSandboxMade {

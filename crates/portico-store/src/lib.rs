@@ -66,7 +66,14 @@ impl Store {
                     .busy_timeout(Duration::from_secs(5))
                     .foreign_keys(true)
             });
-        let db = Database::connect(opt).await?;
+        let mut db = Database::connect(opt).await?;
+        // Every statement's time, for `portico_db_query_duration_seconds` (a no-op unless
+        // the binary installed a metrics recorder).
+        db.set_metric_callback(|info| {
+            let outcome = if info.failed { "error" } else { "ok" };
+            metrics::histogram!("portico_db_query_duration_seconds", "outcome" => outcome)
+                .record(info.elapsed.as_secs_f64());
+        });
         Ok(Self {
             db,
             feed: ChangeFeed::default(),
@@ -84,6 +91,24 @@ impl Store {
         self.db.ping().await
     }
 
+    /// Sets the connection pool's gauges (read when metrics are scraped).
+    pub fn sample_metrics(&self) {
+        let (size, idle, max) = match self.backend() {
+            DbBackend::Postgres => {
+                let p = self.db.get_postgres_connection_pool();
+                (p.size(), p.num_idle(), p.options().get_max_connections())
+            }
+            _ => {
+                let p = self.db.get_sqlite_connection_pool();
+                (p.size(), p.num_idle(), p.options().get_max_connections())
+            }
+        };
+        let in_use = (size as usize).saturating_sub(idle);
+        metrics::gauge!("portico_db_pool_connections", "state" => "in_use").set(in_use as f64);
+        metrics::gauge!("portico_db_pool_connections", "state" => "idle").set(idle as f64);
+        metrics::gauge!("portico_db_pool_max_connections").set(f64::from(max));
+    }
+
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
     }
@@ -92,13 +117,25 @@ impl Store {
         self.db.close().await
     }
 
-    /// On PostgreSQL, relays other nodes' changes (LISTEN/NOTIFY) into [`Store::subscribe`].
-    /// On SQLite there is one node and nothing to listen to.
+    /// Relays changes made by other processes on this database into the observers: on
+    /// PostgreSQL other nodes' (LISTEN/NOTIFY); on SQLite, which has no notifications, those of
+    /// a CLI next to the server, read from the change log twice a second.
     pub fn listen_for_changes(&self) -> Option<tokio::task::JoinHandle<()>> {
-        (self.backend() == DbBackend::Postgres).then(|| {
+        Some(if self.backend() == DbBackend::Postgres {
             let pool = self.db.get_postgres_connection_pool().clone();
             tokio::spawn(changes::relay_notifications(pool, self.feed.clone()))
+        } else {
+            tokio::spawn(changes::follow_change_log(self.clone()))
         })
+    }
+
+    /// Publishes to this process's observers (the change-log follower on SQLite).
+    pub(crate) fn publish_change(&self, change: Change) {
+        self.feed.publish(change);
+    }
+
+    pub(crate) fn publish_resync(&self) {
+        self.feed.resync();
     }
 
     /// Commits `txn` and announces `changes`: on PostgreSQL inside the transaction (NOTIFY is
@@ -126,8 +163,19 @@ impl Store {
         Ok(())
     }
 
+    /// A write transaction. On SQLite it takes the write lock at `BEGIN` (IMMEDIATE), waiting
+    /// up to the busy timeout: a deferred transaction that read first could not upgrade while
+    /// another one writes (SQLite answers "database is locked" at once, without waiting, or
+    /// with SQLITE_BUSY_SNAPSHOT), which made concurrent admin writes fail with 503 and 500.
+    /// PostgreSQL ignores the mode.
     async fn begin(&self) -> Result<DatabaseTransaction, DomainError> {
-        self.db.begin().await.map_err(storage)
+        self.db
+            .begin_with_options(sea_orm::TransactionOptions {
+                sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+            .map_err(storage)
     }
 }
 
@@ -226,10 +274,14 @@ fn unavailable(e: &DbErr) -> bool {
     match &**x {
         X::Io(_) | X::PoolTimedOut | X::PoolClosed | X::WorkerCrashed | X::Tls(_) => true,
         // PostgreSQL: class 08 (connection exception) and 57P (admin or crash shutdown,
-        // cannot connect now); SQLite: busy or locked past the busy timeout.
-        X::Database(d) => d
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "5" || c == "6"),
+        // cannot connect now); SQLite (codes of at most 4 digits, where PostgreSQL's are 5
+        // characters): busy or locked past the busy timeout, extended codes included
+        // (517, BUSY_SNAPSHOT: a read transaction that tried to write).
+        X::Database(d) => d.code().is_some_and(|c| {
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || (c.len() <= 4 && c.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6)))
+        }),
         _ => false,
     }
 }

@@ -517,7 +517,12 @@ impl TokenStore for Store {
             .collect())
     }
 
-    async fn add_signing_keys(&self, keys: &[SigningKeyRecord], now: i64) -> DomainResult<()> {
+    async fn add_signing_keys(
+        &self,
+        keys: &[SigningKeyRecord],
+        now: i64,
+        audit: &AuditEvent,
+    ) -> DomainResult<()> {
         let txn = self.begin().await?;
         signing_key::Entity::update_many()
             .col_expr(signing_key::Column::RetiredAt, Expr::value(now))
@@ -538,6 +543,7 @@ impl TokenStore for Store {
             .await
             .map_err(storage)?;
         }
+        crate::registry::record(&txn, audit).await?;
         self.commit(txn, &[Change::Keys]).await.map_err(storage)
     }
 

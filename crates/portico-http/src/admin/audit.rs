@@ -7,25 +7,48 @@ use crate::{
     extract::parse_id,
 };
 use axum::{
-    Json, Router,
+    Json,
     extract::{Query, State},
-    routing::get,
 };
 use portico_domain::{AuditEntry, CompanyId};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/audit", get(list))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditParams {
+    /// Staff: one company's entries (default: every company's). Others: their own company.
+    #[param(value_type = Option<String>, format = Uuid, nullable = false)]
     company_id: Option<String>,
+    /// Entries older than this one (the `id` of the last entry seen).
+    #[param(nullable = false)]
     before: Option<i64>,
-    limit: Option<u64>,
+    /// How many entries, 100 unless given; 1 to 500, nearer values taken for others.
+    #[param(nullable = false)]
+    limit: Option<i64>,
 }
 
 /// Newest first; page with `before=<id of the last entry seen>`.
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "audit",
+    operation_id = "audit_log",
+    params(
+        AuditParams,
+    ),
+    responses(
+        (status = 200, description = "Entries, newest first", body = Vec<AuditEntry>),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+    ),
+)]
 async fn list(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
@@ -41,7 +64,12 @@ async fn list(
         .transpose()?;
     Ok(Json(
         s.registry
-            .audit_log(&actor, company, p.before, p.limit.unwrap_or(100))
+            .audit_log(
+                &actor,
+                company,
+                p.before,
+                p.limit.map_or(100, |l| l.clamp(1, 500).unsigned_abs()),
+            )
             .await?,
     ))
 }

@@ -6,23 +6,34 @@ use crate::{
     error::ApiResult,
     extract::{IfMatch, JsonBody, PathId, Tagged},
 };
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, extract::State, http::StatusCode};
 use portico_domain::{
     Company, CompanyChanges, CompanyId, NewCompany, NewUser, User, UserChanges, UserId,
 };
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/companies", get(list).post(create))
-        .route("/companies/{company_id}", get(show).patch(update))
-        .route(
-            "/companies/{company_id}/users",
-            get(users).post(create_user),
-        )
-        .route("/users/{user_id}", get(user).patch(update_user))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update))
+        .routes(routes!(users, create_user))
+        .routes(routes!(user, update_user))
 }
 
+/// Every company (staff), or the caller's own.
+#[utoipa::path(
+    get,
+    path = "/companies",
+    tag = "companies",
+    operation_id = "list_companies",
+    responses(
+        (status = 200, description = "The companies the caller administers", body = Vec<Company>),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+    ),
+)]
 async fn list(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
@@ -30,6 +41,23 @@ async fn list(
     Ok(Json(s.registry.companies(&actor).await?))
 }
 
+/// Create a company (staff).
+#[utoipa::path(
+    post,
+    path = "/companies",
+    tag = "companies",
+    operation_id = "create_company",
+    request_body = NewCompany,
+    responses(
+        (status = 201, description = "Created", body = Company),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 413, response = super::openapi::PayloadTooLarge),
+        (status = 415, response = super::openapi::UnsupportedMediaType),
+    ),
+)]
 async fn create(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
@@ -41,6 +69,21 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/companies/{company_id}",
+    tag = "companies",
+    operation_id = "get_company",
+    params(("company_id" = CompanyId, Path, description = "The company's id")),
+    responses(
+        (status = 200, description = "The company", body = Company,
+            headers(("ETag" = String, description = "The company's version, `\"<version>\"`"))),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+    ),
+)]
 async fn show(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
@@ -50,6 +93,30 @@ async fn show(
     Ok(Tagged(company.version, company))
 }
 
+/// Change a company (staff); only the members sent change.
+#[utoipa::path(
+    patch,
+    path = "/companies/{company_id}",
+    tag = "companies",
+    operation_id = "update_company",
+    params(
+        ("company_id" = CompanyId, Path, description = "The company's id"),
+        ("If-Match" = Option<String>, Header, nullable = false, description = "The version the change was decided on, `\"<version>\"`"),
+    ),
+    request_body = CompanyChanges,
+    responses(
+        (status = 200, description = "The company as changed", body = Company,
+            headers(("ETag" = String, description = "The company's new version"))),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 412, response = super::openapi::PreconditionFailed),
+        (status = 413, response = super::openapi::PayloadTooLarge),
+        (status = 415, response = super::openapi::UnsupportedMediaType),
+    ),
+)]
 async fn update(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
@@ -61,6 +128,20 @@ async fn update(
     Ok(Tagged(company.version, company))
 }
 
+#[utoipa::path(
+    get,
+    path = "/companies/{company_id}/users",
+    tag = "companies",
+    operation_id = "list_users",
+    params(("company_id" = CompanyId, Path, description = "The company's id")),
+    responses(
+        (status = 200, description = "The company's users", body = Vec<User>),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+    ),
+)]
 async fn users(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
@@ -69,21 +150,66 @@ async fn users(
     Ok(Json(s.registry.users(&actor, id).await?))
 }
 
+#[derive(Serialize, ToSchema)]
+struct CreatedUser {
+    user: User,
+    /// The password generated when none was given: shown this once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Password)]
+    generated_password: Option<String>,
+}
+
 /// 201 with the user, and the generated password once when none was given.
+#[utoipa::path(
+    post,
+    path = "/companies/{company_id}/users",
+    tag = "companies",
+    operation_id = "create_user",
+    params(("company_id" = CompanyId, Path, description = "The company's id")),
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "Created", body = CreatedUser),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 413, response = super::openapi::PayloadTooLarge),
+        (status = 415, response = super::openapi::UnsupportedMediaType),
+        (status = 503, response = super::openapi::Unavailable),
+    ),
+)]
 async fn create_user(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
     PathId(company): PathId<CompanyId>,
     JsonBody(new): JsonBody<NewUser>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<CreatedUser>)> {
     let (user, generated) = s.registry.create_user(&actor, company, new).await?;
-    let mut body = json!({ "user": user });
-    if let Some(p) = generated {
-        body["generated_password"] = json!(p.expose());
-    }
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedUser {
+            user,
+            generated_password: generated.map(|p| p.expose().to_owned()),
+        }),
+    ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{user_id}",
+    tag = "companies",
+    operation_id = "get_user",
+    params(("user_id" = UserId, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = User,
+            headers(("ETag" = String, description = "The user's version, `\"<version>\"`"))),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+    ),
+)]
 async fn user(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
@@ -93,6 +219,32 @@ async fn user(
     Ok(Tagged(user.version, user))
 }
 
+/// Change a user; only the members sent change. A new password, a disable or a permission
+/// taken away ends the user's sessions.
+#[utoipa::path(
+    patch,
+    path = "/users/{user_id}",
+    tag = "companies",
+    operation_id = "update_user",
+    params(
+        ("user_id" = UserId, Path, description = "The user's id"),
+        ("If-Match" = Option<String>, Header, nullable = false, description = "The version the change was decided on, `\"<version>\"`"),
+    ),
+    request_body = UserChanges,
+    responses(
+        (status = 200, description = "The user as changed", body = User,
+            headers(("ETag" = String, description = "The user's new version"))),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 412, response = super::openapi::PreconditionFailed),
+        (status = 413, response = super::openapi::PayloadTooLarge),
+        (status = 415, response = super::openapi::UnsupportedMediaType),
+        (status = 503, response = super::openapi::Unavailable),
+    ),
+)]
 async fn update_user(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,

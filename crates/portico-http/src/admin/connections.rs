@@ -8,33 +8,33 @@ use crate::{
     extract::parse_id,
 };
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, Query, State},
-    routing::{delete, get},
 };
 use portico_domain::{AppId, CompanyId, UserId};
 use portico_registry::{ConnectionView, DisconnectTarget, Disconnected};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/companies/{company_id}/connections",
-            get(list).delete(disconnect_many),
-        )
-        .route(
-            "/companies/{company_id}/connections/{grant_id}",
-            delete(disconnect_one),
-        )
-        .route("/apps/{app_id}/connections", delete(disconnect_everywhere))
-        .route("/me/connections", get(mine))
-        .route("/me/connections/{app_id}", delete(disconnect_mine))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, disconnect_many))
+        .routes(routes!(disconnect_one))
+        .routes(routes!(disconnect_everywhere))
+        .routes(routes!(mine))
+        .routes(routes!(disconnect_mine))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct Filter {
+    /// Only this app's connections.
+    #[param(value_type = Option<String>, format = Uuid, nullable = false)]
     app_id: Option<String>,
+    /// Only this user's connections.
+    #[param(value_type = Option<String>, format = Uuid, nullable = false)]
     user_id: Option<String>,
 }
 
@@ -51,6 +51,23 @@ fn filter(q: FilterQuery) -> ApiResult<(Option<AppId>, Option<UserId>)> {
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/companies/{company_id}/connections",
+    tag = "connections",
+    operation_id = "list_connections",
+    params(
+        ("company_id" = CompanyId, Path, description = "The company's id"),
+        Filter,
+    ),
+    responses(
+        (status = 200, description = "The live connections, most recently used first", body = Vec<ConnectionView>),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+    ),
+)]
 async fn list(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
@@ -65,6 +82,23 @@ async fn list(
 
 /// `?user_id=` (all of a user's), `?app_id=` (all of an app's here), or both; never the whole
 /// company by accident.
+#[utoipa::path(
+    delete,
+    path = "/companies/{company_id}/connections",
+    tag = "connections",
+    operation_id = "disconnect",
+    params(
+        ("company_id" = CompanyId, Path, description = "The company's id"),
+        Filter,
+    ),
+    responses(
+        (status = 200, description = "What was disconnected", body = Disconnected),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+    ),
+)]
 async fn disconnect_many(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
@@ -85,6 +119,23 @@ async fn disconnect_many(
     Ok(Json(s.registry.disconnect(&actor, company, target).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/companies/{company_id}/connections/{grant_id}",
+    tag = "connections",
+    operation_id = "disconnect_grant",
+    params(
+        ("company_id" = CompanyId, Path, description = "The company's id"),
+        ("grant_id" = String, Path, description = "The connection's `grant_id`: 1 to 64 letters, digits, `-` or `_`", pattern = "^[A-Za-z0-9_-]{1,64}$"),
+    ),
+    responses(
+        (status = 200, description = "What was disconnected", body = Disconnected),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+    ),
+)]
 async fn disconnect_one(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
@@ -109,6 +160,22 @@ async fn disconnect_one(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/apps/{app_id}/connections",
+    tag = "connections",
+    operation_id = "disconnect_app_everywhere",
+    params(
+        ("app_id" = AppId, Path, description = "The app's Key"),
+    ),
+    responses(
+        (status = 200, description = "What was disconnected", body = Disconnected),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+    ),
+)]
 async fn disconnect_everywhere(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
@@ -117,6 +184,16 @@ async fn disconnect_everywhere(
     Ok(Json(s.registry.disconnect_everywhere(&actor, app).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/me/connections",
+    tag = "connections",
+    operation_id = "my_connections",
+    responses(
+        (status = 200, description = "The apps connected to the signed-in user", body = Vec<ConnectionView>),
+        (status = 401, response = super::openapi::Unauthenticated),
+    ),
+)]
 async fn mine(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,
@@ -124,6 +201,21 @@ async fn mine(
     Ok(Json(s.registry.my_connections(&actor).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/me/connections/{app_id}",
+    tag = "connections",
+    operation_id = "disconnect_mine",
+    params(
+        ("app_id" = AppId, Path, description = "The app's Key"),
+    ),
+    responses(
+        (status = 200, description = "What was disconnected", body = Disconnected),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 404, response = super::openapi::NotFound),
+    ),
+)]
 async fn disconnect_mine(
     State(s): State<AppState>,
     SignedIn(actor): SignedIn,

@@ -1,6 +1,7 @@
 //! Register Partner Application: Application Registration (the company's apps), New and
-//! Modify Partner Application, the app page (Application Authorization, review, and for staff
-//! visibility), New Secret, and Submit for review.
+//! Modify Partner Application, the app page (Application Authorization, review, the
+//! production registration of a sandbox app, and for staff certification and visibility),
+//! New Secret, and Submit for review.
 
 use super::{
     Done,
@@ -8,7 +9,9 @@ use super::{
     forms::AppForm,
     session::{Console, CsrfForm},
     templates::Page,
-    views::{AppView, api_options, auth_method_options, grant_options, visibility_label},
+    views::{
+        AppView, api_options, auth_method_options, grant_options, scope_title, visibility_label,
+    },
 };
 use crate::AppState;
 use axum::{
@@ -17,7 +20,9 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use minijinja::context;
-use portico_domain::{AppId, DomainError, DomainResult, IfVersion, PartnerApp, Visibility};
+use portico_domain::{
+    AppId, DomainError, DomainResult, IfVersion, PartnerApp, ReviewStatus, Visibility,
+};
 use portico_registry::RegisteredApp;
 
 /// An app id from the path; anything else is an app that does not exist.
@@ -100,7 +105,8 @@ fn secret_page(
             client_secret => registered.client_secret.as_ref().map(|s| s.expose()),
             new_secret => grace_seconds.is_some(),
             grace_seconds => grace_seconds,
-            can_submit => app.submit_for_review(chrono::Utc::now()).is_ok(),
+            can_submit => cx.actor.company.development_partner
+                && app.submit_for_review(chrono::Utc::now()).is_ok(),
         },
     );
     let mut resp = page.into_response();
@@ -110,8 +116,11 @@ fn secret_page(
 }
 
 /// The app page: its settings, Application Authorization without the secret, its review, and
-/// for staff the visibility control.
+/// for staff the visibility control (production registrations) or the certification (an
+/// approved sandbox app). A sandbox app shows its production registration beside it; a
+/// production registration names the sandbox app it was certified from.
 async fn app_page(s: &AppState, cx: &Console, app: &PartnerApp) -> ConsoleResult<Page> {
+    let catalog = s.registry.catalog();
     let owned = app.company_id == cx.actor.company_id();
     let owner = if owned {
         cx.actor.company.clone()
@@ -128,16 +137,61 @@ async fn app_page(s: &AppState, cx: &Console, app: &PartnerApp) -> ConsoleResult
             }
         })
         .collect();
+    let production = match app.is_production() {
+        true => None,
+        false => s.registry.production_of(&cx.actor, app.id).await?,
+    };
+    // The sandbox app, when whoever looks may see it (another company sees only production).
+    let sandbox = match app.certified_from {
+        Some(id) => s.registry.app(&cx.actor, id).await.ok(),
+        None => None,
+    };
+    // APIs the sandbox app asks for now that its production registration was not certified
+    // for (they need a review and a new certification).
+    let uncertified: Vec<String> = production
+        .as_ref()
+        .map(|p| {
+            app.registered_scopes()
+                .difference(&p.registered_scopes())
+                .map(|scope| scope_title(catalog, scope))
+                .collect()
+        })
+        .unwrap_or_default();
+    let certify_visibilities: Vec<_> = [Visibility::Public, Visibility::Global]
+        .iter()
+        .map(|v| {
+            let current = production
+                .as_ref()
+                .map_or(Visibility::Public, |p| p.visibility);
+            context! {
+                value => v.as_str(),
+                label => visibility_label(*v),
+                selected => *v == current,
+            }
+        })
+        .collect();
     Ok(cx.page(
         "app.html",
         context! {
             nav => "apps",
-            app => AppView::new(app, s.registry.catalog()),
+            app => AppView::new(app, catalog),
             owned => owned,
             owner_name => owner.name,
             company_domain => owner.domain,
-            can_submit => owned && app.submit_for_review(chrono::Utc::now()).is_ok(),
+            own_use => !owner.development_partner,
+            // An own-use app (a client company's) is never submitted.
+            can_submit => owned
+                && owner.development_partner
+                && app.submit_for_review(chrono::Utc::now()).is_ok(),
             visibilities => visibilities,
+            can_certify => cx.actor.is_staff()
+                && !app.is_production()
+                && owner.development_partner
+                && app.review.status == ReviewStatus::Approved,
+            certify_visibilities => certify_visibilities,
+            production => production.as_ref().map(|p| AppView::new(p, catalog)),
+            uncertified => uncertified,
+            sandbox => sandbox.map(|a| context! { id => a.id.to_string(), name => a.spec.name }),
         },
     ))
 }
@@ -289,4 +343,29 @@ pub async fn visibility(
     };
     or_app_page(result, &s, &cx, id).await?;
     Ok(Redirect::to(&format!("/admin/apps/{id}?done=visibility")).into_response())
+}
+
+/// Staff certify an approved sandbox app: its production registration (made now, or given
+/// the APIs approved since) gets the visibility chosen. The production Secret is never shown
+/// here: the developer's admins get it with New Secret on the production registration.
+pub async fn certify(
+    State(s): State<AppState>,
+    cx: Console,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm,
+) -> ConsoleResult<Response> {
+    let id = app_id(&id)?;
+    let result = match f.get("visibility").and_then(Visibility::parse) {
+        Some(v) => s
+            .registry
+            .certify_app(&cx.actor, id, v, &IfVersion::Any)
+            .await
+            .map(|_| ()),
+        None => Err(DomainError::invalid(
+            "certify_visibility",
+            "choose Public or Global",
+        )),
+    };
+    or_app_page(result, &s, &cx, id).await?;
+    Ok(Redirect::to(&format!("/admin/apps/{id}?done=certified")).into_response())
 }

@@ -5,10 +5,11 @@
 //! ([`error::ConsoleError`]).
 //!
 //! Security: a session cookie (HttpOnly, SameSite=Lax, Secure over https); a CSRF token on
-//! every form, checked on every POST (the sign-in form: a double-submit cookie); templates
-//! escape everything; and every response carries a strict Content-Security-Policy (no inline
-//! script or style), `X-Frame-Options: DENY`, `nosniff` and `no-referrer`. Pages are never
-//! cached; the static assets are, for a year, under a content-versioned URL.
+//! every form, checked on every POST (the public sign-in and sign-up forms: a double-submit
+//! cookie); templates escape everything; and every response carries a strict
+//! Content-Security-Policy (no inline script or style), `X-Frame-Options: DENY`, `nosniff`
+//! and `no-referrer`. Pages are never cached; the static assets are, for a year, under a
+//! content-versioned URL.
 
 mod apps;
 pub mod assets;
@@ -20,7 +21,9 @@ pub mod forms;
 mod home;
 mod request_tokens;
 mod review;
+mod sandbox_requests;
 pub mod session;
+mod signup;
 pub mod templates;
 mod views;
 
@@ -45,6 +48,10 @@ pub fn router() -> Router<AppState> {
             "/admin/sign-in",
             get(session::sign_in_form).post(session::sign_in),
         )
+        .route(
+            "/admin/sign-up",
+            get(signup::sign_up_form).post(signup::sign_up),
+        )
         .route("/admin/sign-out", post(session::sign_out))
         .route(
             "/admin/sign-out-everywhere",
@@ -63,6 +70,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/apps/{app_id}/submit", post(apps::submit))
         .route("/admin/apps/{app_id}/visibility", post(apps::visibility))
+        .route("/admin/apps/{app_id}/certify", post(apps::certify))
         .route("/admin/enable", get(enable::list))
         .route("/admin/connections", get(connections::list))
         .route(
@@ -82,6 +90,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/audit", get(audit::list))
         .route("/admin/review", get(review::queue))
         .route("/admin/review/{app_id}", post(review::decide))
+        .route("/admin/sandbox-requests", get(sandbox_requests::list))
+        .route(
+            "/admin/sandbox-requests/{request_id}",
+            post(sandbox_requests::decide),
+        )
         .layer(middleware::from_fn(error::finish));
     pages
         .merge(assets::router())
@@ -129,6 +142,12 @@ impl Done {
             "disabled" => "The application is now disabled for your company.",
             "approved" => "The application was approved.",
             "rejected" => "The application was rejected.",
+            "certified" => {
+                "The application was certified: its production registration, with a Key of \
+                 its own, has the visibility chosen."
+            }
+            "request_approved" => "The sign-up request was approved and its sandbox created.",
+            "request_rejected" => "The sign-up request was rejected.",
             _ => return None,
         })
     }

@@ -1,5 +1,5 @@
 //! The review queue (staff): apps waiting for review with the APIs and sensitive data groups
-//! they ask for; approve, or reject with a reason.
+//! they ask for; approve (then certify, on the app's page), or reject with a reason.
 
 use super::{
     Done,
@@ -15,7 +15,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use minijinja::context;
-use portico_domain::{DomainError, IfVersion, ReviewDecision};
+use portico_domain::{DomainError, IfVersion, ReviewDecision, ReviewStatus};
 use std::collections::HashMap;
 
 /// The queue; `failed` is the app whose decision failed, with what was typed for it.
@@ -43,14 +43,15 @@ async fn page(
             }
         })
         .collect();
-    // The app the last decision was about, to link to (its visibility is set on its page).
+    // The app the last decision was about, to link to (it is certified on its page).
     let decided = match done.app.as_deref().map(app_id) {
-        Some(Ok(id)) => s
-            .registry
-            .app(&cx.actor, id)
-            .await
-            .ok()
-            .map(|a| context! { id => a.id.to_string(), name => a.spec.name }),
+        Some(Ok(id)) => s.registry.app(&cx.actor, id).await.ok().map(|a| {
+            context! {
+                id => a.id.to_string(),
+                approved => a.review.status == ReviewStatus::Approved,
+                name => a.spec.name,
+            }
+        }),
         _ => None,
     };
     Ok(cx.page(

@@ -2,8 +2,9 @@
 //! checks on every POST, and the sign-in and sign-out pages.
 //!
 //! Every form carries `csrf_token` = [`auth::csrf_token`] of the session token, compared in
-//! constant time. The sign-in form has no session yet, so it uses a double-submit token: a
-//! short-lived random cookie that the form repeats in a hidden field.
+//! constant time. The sign-in and sign-up forms have no session yet, so they use a
+//! double-submit token ([`PublicForm`]): a short-lived random cookie, scoped to the form's
+//! path, that the form repeats in a hidden field.
 
 use super::{
     error::{ChromeSlot, ConsoleError, ConsoleResult},
@@ -21,7 +22,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use minijinja::{Value, context};
-use portico_domain::{Actor, DomainError, secret};
+use portico_domain::{Actor, DomainError, SignUpMode, secret};
 use serde::Deserialize;
 
 /// The signed-in user of a console page.
@@ -64,6 +65,12 @@ impl FromRequestParts<AppState> for Console {
     type Rejection = ConsoleError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ConsoleResult<Self> {
+        // The source address goes with the actor into the audit records of what it does.
+        let crate::client_addr::ClientAddr(source) =
+            match crate::client_addr::ClientAddr::from_request_parts(parts, state).await {
+                Ok(addr) => addr,
+                Err(never) => match never {},
+            };
         let sign_in = || {
             let safe = matches!(parts.method, Method::GET | Method::HEAD);
             ConsoleError::SignIn {
@@ -77,7 +84,7 @@ impl FromRequestParts<AppState> for Console {
         let Some(token) = auth::cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(sign_in());
         };
-        let actor = match state.registry.authenticate(&token).await {
+        let actor = match state.registry.authenticate_from(&token, source).await {
             Ok(actor) => actor,
             Err(DomainError::Unauthenticated(_)) => return Err(sign_in()),
             Err(e) => return Err(e.into()),
@@ -129,28 +136,90 @@ pub fn local_return_path(target: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Sign in and sign out
 
-const LOGIN_CSRF_COOKIE: &str = "portico_login_csrf";
-const LOGIN_CSRF_MAX_AGE: i64 = 1800;
-
-fn login_csrf_cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{LOGIN_CSRF_COOKIE}={value}; Path=/admin/sign-in; HttpOnly; SameSite=Strict; \
-         Max-Age={max_age}{secure}"
-    ))
-    .expect("login CSRF tokens are base64url")
+/// The double-submit CSRF token of a public form (one sent without a session: sign in, sign
+/// up): a short-lived random cookie, scoped to the form's path, that the form repeats in a
+/// hidden field.
+pub(super) struct PublicForm {
+    cookie: &'static str,
+    path: &'static str,
 }
 
-/// The login CSRF token of this browser: the one it has (so two open tabs both work) or a new
-/// one.
-fn login_csrf(headers: &HeaderMap) -> String {
-    auth::cookie(headers, LOGIN_CSRF_COOKIE)
-        .filter(|t| {
-            t.len() == 43
-                && t.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-        .unwrap_or_else(|| secret::random_token(32))
+pub(super) const SIGN_IN_FORM: PublicForm = PublicForm::new("portico_login_csrf", "/admin/sign-in");
+
+const PUBLIC_CSRF_MAX_AGE: i64 = 1800;
+
+impl PublicForm {
+    /// A form at `path` whose token is the cookie `cookie` (sent back to `path` only).
+    pub(super) const fn new(cookie: &'static str, path: &'static str) -> Self {
+        Self { cookie, path }
+    }
+
+    fn cookie(&self, value: &str, max_age: i64, secure: bool) -> HeaderValue {
+        let secure = if secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{}={value}; Path={}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
+            self.cookie, self.path
+        ))
+        .expect("CSRF tokens are base64url")
+    }
+
+    /// The token of this browser: the one it has (so two open tabs both work) or a new one.
+    fn token(&self, headers: &HeaderMap) -> String {
+        auth::cookie(headers, self.cookie)
+            .filter(|t| {
+                t.len() == 43
+                    && t.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+            .unwrap_or_else(|| secret::random_token(32))
+    }
+
+    /// Whether the form's `csrf_token` repeats the cookie (compared in constant time).
+    pub(super) fn check(&self, headers: &HeaderMap, form: &FormData) -> bool {
+        match (auth::cookie(headers, self.cookie), form.get("csrf_token")) {
+            (Some(cookie), Some(field)) => {
+                secret::constant_time_eq(cookie.as_bytes(), field.as_bytes())
+            }
+            _ => false,
+        }
+    }
+
+    /// The page with a fresh (or the current) token, in the cookie and as `csrf_token`.
+    pub(super) fn attach(&self, state: &AppState, headers: &HeaderMap, page: Page) -> Response {
+        let token = self.token(headers);
+        let secure = state.settings.secure_cookies;
+        (
+            [(
+                header::SET_COOKIE,
+                self.cookie(&token, PUBLIC_CSRF_MAX_AGE, secure),
+            )],
+            page.with(context! { csrf_token => token }),
+        )
+            .into_response()
+    }
+
+    /// The cookie's removal, once the form did its work.
+    pub(super) fn clear(&self, secure: bool) -> HeaderValue {
+        self.cookie("", 0, secure)
+    }
+}
+
+/// The session cookie of a user who just signed in (or signed up).
+pub(super) fn session_cookie(
+    state: &AppState,
+    signed_in: &portico_registry::SignedIn,
+) -> HeaderValue {
+    let max_age = (signed_in.expires_at - chrono::Utc::now()).num_seconds();
+    auth::session_cookie(
+        signed_in.token.expose(),
+        max_age,
+        state.settings.secure_cookies,
+    )
+}
+
+/// The page header of a user who just signed up (and so has no [`Console`] yet).
+pub(super) fn chrome_of(actor: &Actor, session_token: &str) -> Value {
+    chrome(actor, &auth::csrf_token(session_token))
 }
 
 #[derive(Deserialize, Default)]
@@ -169,11 +238,12 @@ struct SignInForm<'a> {
     error: Option<String>,
 }
 
-fn sign_in_page(form: SignInForm<'_>) -> Page {
+fn sign_in_page(state: &AppState, form: SignInForm<'_>) -> Page {
     let next = form.next.filter(|n| local_return_path(n));
     Page::new(
         "sign_in.html",
         context! {
+            sign_up => state.registry.sign_up_mode() != SignUpMode::Off,
             login_id => form.login_id,
             // Signing in to let an application in, rather than to administer.
             for_app => next.is_some_and(|n| !n.starts_with("/admin")),
@@ -182,20 +252,6 @@ fn sign_in_page(form: SignInForm<'_>) -> Page {
             alert => form.error,
         },
     )
-}
-
-/// The page with a fresh (or the current) login CSRF cookie.
-fn with_login_csrf(state: &AppState, headers: &HeaderMap, page: Page) -> Response {
-    let token = login_csrf(headers);
-    let secure = state.settings.secure_cookies;
-    (
-        [(
-            header::SET_COOKIE,
-            login_csrf_cookie(&token, LOGIN_CSRF_MAX_AGE, secure),
-        )],
-        page.with(context! { csrf_token => token }),
-    )
-        .into_response()
 }
 
 pub async fn sign_in_form(
@@ -214,19 +270,22 @@ pub async fn sign_in_form(
             Err(e) => return Err(e.into()),
         }
     }
-    let page = sign_in_page(SignInForm {
-        login_id: "",
-        next,
-        notice: if q.signed_out.is_some() {
-            Some("You have signed out.")
-        } else if q.again.is_some() {
-            Some("The application asks you to sign in again.")
-        } else {
-            None
+    let page = sign_in_page(
+        &state,
+        SignInForm {
+            login_id: "",
+            next,
+            notice: if q.signed_out.is_some() {
+                Some("You have signed out.")
+            } else if q.again.is_some() {
+                Some("The application asks you to sign in again.")
+            } else {
+                None
+            },
+            error: None,
         },
-        error: None,
-    });
-    Ok(with_login_csrf(&state, &headers, page))
+    );
+    Ok(SIGN_IN_FORM.attach(&state, &headers, page))
 }
 
 pub async fn sign_in(
@@ -238,25 +297,19 @@ pub async fn sign_in(
     let login_id = form.get("login_id").unwrap_or_default();
     let next = form.get("next").filter(|n| local_return_path(n));
     let again = |status: StatusCode, error: String| {
-        let page = sign_in_page(SignInForm {
-            login_id,
-            next,
-            notice: None,
-            error: Some(error),
-        })
+        let page = sign_in_page(
+            &state,
+            SignInForm {
+                login_id,
+                next,
+                notice: None,
+                error: Some(error),
+            },
+        )
         .status(status);
-        Ok(with_login_csrf(&state, &headers, page))
+        Ok(SIGN_IN_FORM.attach(&state, &headers, page))
     };
-    let csrf_ok = match (
-        auth::cookie(&headers, LOGIN_CSRF_COOKIE),
-        form.get("csrf_token"),
-    ) {
-        (Some(cookie), Some(field)) => {
-            secret::constant_time_eq(cookie.as_bytes(), field.as_bytes())
-        }
-        _ => false,
-    };
-    if !csrf_ok {
+    if !SIGN_IN_FORM.check(&headers, &form) {
         return again(
             StatusCode::FORBIDDEN,
             "The sign-in form expired. Please sign in again.".into(),
@@ -279,16 +332,11 @@ pub async fn sign_in(
         }
         Err(e) => return Err(e.into()),
     };
-    let token = signed_in.token.expose();
-    let max_age = (signed_in.expires_at - chrono::Utc::now()).num_seconds();
     let secure = state.settings.secure_cookies;
     let mut resp = Redirect::to(next.unwrap_or("/admin")).into_response();
     let h = resp.headers_mut();
-    h.append(
-        header::SET_COOKIE,
-        auth::session_cookie(token, max_age, secure),
-    );
-    h.append(header::SET_COOKIE, login_csrf_cookie("", 0, secure));
+    h.append(header::SET_COOKIE, session_cookie(&state, &signed_in));
+    h.append(header::SET_COOKIE, SIGN_IN_FORM.clear(secure));
     Ok(resp)
 }
 

@@ -21,6 +21,15 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("macros.html", include_str!("../../templates/macros.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("sign_in.html", include_str!("../../templates/sign_in.html")),
+    ("sign_up.html", include_str!("../../templates/sign_up.html")),
+    (
+        "sign_up_done.html",
+        include_str!("../../templates/sign_up_done.html"),
+    ),
+    (
+        "sign_up_waiting.html",
+        include_str!("../../templates/sign_up_waiting.html"),
+    ),
     (
         "no_permission.html",
         include_str!("../../templates/no_permission.html"),
@@ -40,6 +49,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/app_secret.html"),
     ),
     (
+        "app_authorization.html",
+        include_str!("../../templates/app_authorization.html"),
+    ),
+    (
         "new_secret.html",
         include_str!("../../templates/new_secret.html"),
     ),
@@ -54,6 +67,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("audit.html", include_str!("../../templates/audit.html")),
     ("review.html", include_str!("../../templates/review.html")),
+    (
+        "sandbox_requests.html",
+        include_str!("../../templates/sandbox_requests.html"),
+    ),
     (
         "request_token.html",
         include_str!("../../templates/request_token.html"),

@@ -4,8 +4,8 @@
 use super::forms::AppForm;
 use chrono::{DateTime, Utc};
 use portico_domain::{
-    ApiCatalog, ApiSelection, AuditEntry, ClientAuthMethod, ClientSecurity, GrantType, PartnerApp,
-    ReviewStatus, Visibility,
+    ApiCatalog, ApiSelection, AuditEntry, ClientAuthMethod, ClientSecurity, Edition, GrantType,
+    PartnerApp, ReviewStatus, Visibility,
 };
 use serde::Serialize;
 
@@ -19,6 +19,30 @@ pub fn visibility_label(v: Visibility) -> &'static str {
         Visibility::Public => "Public",
         Visibility::Global => "Global",
     }
+}
+
+pub fn edition_label(e: Edition) -> &'static str {
+    match e {
+        Edition::Standard => "Standard",
+        Edition::Professional => "Professional",
+    }
+}
+
+/// The catalog's title of an API or sensitive data group scope (the scope itself when the
+/// catalog no longer lists it).
+pub fn scope_title(catalog: &ApiCatalog, scope: &str) -> String {
+    if let Some(api) = catalog.api(scope) {
+        return api.title.clone();
+    }
+    catalog
+        .group_owner(scope)
+        .and_then(|api| {
+            api.sensitive_data_groups
+                .iter()
+                .find(|g| g.scope == scope)
+                .map(|g| format!("{} ({})", g.title, api.title))
+        })
+        .unwrap_or_else(|| scope.to_owned())
 }
 
 pub fn review_label(r: ReviewStatus) -> &'static str {
@@ -235,6 +259,10 @@ pub struct AppView {
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<&'static str>,
     pub security: SecurityView,
+    /// A production registration (made by certification), not a sandbox app.
+    pub production: bool,
+    /// On a production registration: the sandbox app it was certified from.
+    pub certified_from: Option<String>,
     pub secret_rotated_at: String,
     pub created_at: String,
     pub updated_at: String,
@@ -265,6 +293,8 @@ impl AppView {
                 .map(|g| grant_label(*g))
                 .collect(),
             security: SecurityView::new(&app.spec.security),
+            production: app.is_production(),
+            certified_from: app.certified_from.map(|id| id.to_string()),
             secret_rotated_at: time(&app.secret_rotated_at),
             created_at: time(&app.created_at),
             updated_at: time(&app.updated_at),

@@ -334,6 +334,7 @@ async fn userinfo(
 /// app the token was issued to.
 async fn connections(
     State(s): State<AppState>,
+    ClientAddr(source): ClientAddr,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, BearerErrorResponse> {
@@ -355,7 +356,7 @@ async fn connections(
     };
     let revoked = s
         .oauth
-        .revoke_connections(&presented)
+        .revoke_connections(&presented, source)
         .await
         .map_err(BearerErrorResponse)?;
     Ok(no_store(

@@ -14,6 +14,8 @@ pub struct Model {
     pub target_id: String,
     pub before: Option<String>,
     pub after: Option<String>,
+    /// The request's source address, when it came over the network.
+    pub source: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

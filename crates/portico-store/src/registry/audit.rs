@@ -23,12 +23,17 @@ fn to_domain(m: audit_log::Model) -> DomainResult<AuditEntry> {
             target_id: m.target_id,
             before: json(m.before),
             after: json(m.after),
+            source: m.source,
         },
     })
 }
 
 #[async_trait]
 impl AuditStore for Store {
+    async fn record_event(&self, event: &AuditEvent) -> DomainResult<()> {
+        super::record(&self.db, event).await
+    }
+
     async fn audit_entries(&self, q: &AuditQuery) -> DomainResult<Vec<AuditEntry>> {
         let mut select = audit_log::Entity::find().order_by_desc(audit_log::Column::Id);
         if let Some(company) = q.company_id {

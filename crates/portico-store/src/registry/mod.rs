@@ -25,6 +25,7 @@ pub(crate) async fn record(db: &impl ConnectionTrait, event: &AuditEvent) -> Dom
         target_id: Set(event.target_id.clone()),
         before: Set(json(&event.before)),
         after: Set(json(&event.after)),
+        source: Set(event.source.clone()),
     }
     .insert(db)
     .await

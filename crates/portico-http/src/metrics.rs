@@ -1,0 +1,140 @@
+//! `GET /metrics` in the Prometheus text format, and the per-request counts: requests by route
+//! (the matched pattern, so ids never become labels), method and status, with a latency
+//! histogram. The other crates record through the `metrics` facade; this module installs the
+//! process's recorder and renders it.
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{MatchedPath, State},
+    http::{HeaderMap, Request, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Latency buckets (seconds) of every `*_seconds` histogram: from a cached token's fraction of
+/// a millisecond to an argon2 run or a slow database.
+const BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// What `/metrics` serves: the recorder's handle, the token it asks for (if any), and the
+/// gauges to sample just before rendering.
+pub struct MetricsEndpoint {
+    handle: PrometheusHandle,
+    bearer: Option<String>,
+    samplers: Vec<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl MetricsEndpoint {
+    /// Installs the process's recorder (once: a second call fails) and keeps its histograms
+    /// drained in the background.
+    pub fn install(
+        bearer: Option<String>,
+        samplers: Vec<Box<dyn Fn() + Send + Sync>>,
+    ) -> Result<Arc<Self>, String> {
+        let handle = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+            .map_err(|e| e.to_string())?
+            .install_recorder()
+            .map_err(|e| e.to_string())?;
+        let upkeep = handle.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                upkeep.run_upkeep();
+            }
+        });
+        Ok(Arc::new(Self {
+            handle,
+            bearer: bearer.filter(|b| !b.is_empty()),
+            samplers,
+        }))
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(expected) = &self.bearer else {
+            return true;
+        };
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        // Compared as digests, in constant time.
+        let a = portico_domain::TokenDigest::of(presented);
+        let b = portico_domain::TokenDigest::of(expected);
+        subtle::ConstantTimeEq::ct_eq(a.0.as_bytes(), b.0.as_bytes()).into()
+    }
+}
+
+/// The `/metrics` route, for the main router or a listener of its own.
+pub fn router<S: Clone + Send + Sync + 'static>(endpoint: Arc<MetricsEndpoint>) -> Router<S> {
+    Router::new()
+        .route("/metrics", get(render))
+        .with_state(endpoint)
+}
+
+async fn render(State(endpoint): State<Arc<MetricsEndpoint>>, headers: HeaderMap) -> Response {
+    if !endpoint.authorized(&headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "a bearer token is needed for the metrics\n",
+        )
+            .into_response();
+    }
+    for sample in &endpoint.samplers {
+        sample();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        endpoint.handle.render(),
+    )
+        .into_response()
+}
+
+/// Counts each request and its latency by route pattern, method and status.
+pub async fn track(req: Request<Body>, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = method_label(req.method());
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!(
+        "portico_http_requests_total",
+        "route" => route.clone(),
+        "method" => method,
+        "status" => status
+    )
+    .increment(1);
+    metrics::histogram!("portico_http_request_duration_seconds", "route" => route, "method" => method)
+        .record(started.elapsed().as_secs_f64());
+    resp
+}
+
+/// The standard methods by name; anything else is one label, so junk methods add no series.
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
