@@ -227,16 +227,14 @@ fn return_large_blocks_to_the_system() {}
 /// one is configured (the task), or says to mount it on the main router.
 async fn metrics(
     config: &Config,
+    recorder: Option<portico_http::metrics::PrometheusHandle>,
     store: &Store,
     oauth: &OAuthService,
 ) -> Result<(MetricsMount, Option<tokio::task::JoinHandle<()>>), StartupError> {
     let m = &config.metrics;
-    if !m.enabled {
+    let Some(recorder) = recorder else {
         return Ok((MetricsMount::Off, None));
-    }
-    if m.per_app {
-        portico_oauth::telemetry::count_per_app(m.per_app_max);
-    }
+    };
     let (store, oauth) = (store.clone(), oauth.clone());
     let samplers: Vec<Box<dyn Fn() + Send + Sync>> = vec![
         Box::new(move || store.sample_metrics()),
@@ -244,7 +242,7 @@ async fn metrics(
         Box::new(|| portico_guard::argon::pool().sample_metrics()),
     ];
     let bearer = Some(m.bearer_token.clone()).filter(|t| !t.is_empty());
-    let endpoint = MetricsEndpoint::install(bearer, samplers).map_err(StartupError::Metrics)?;
+    let endpoint = MetricsEndpoint::new(recorder, bearer, samplers);
     let Some(addr) = m.bind_addr()? else {
         return Ok((MetricsMount::Here(endpoint), None));
     };
@@ -267,6 +265,15 @@ async fn metrics(
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         return_large_blocks_to_the_system();
+        // First: what records before the recorder exists counts nowhere.
+        let recorder = if config.metrics.enabled {
+            if config.metrics.per_app {
+                portico_oauth::telemetry::count_per_app(config.metrics.per_app_max);
+            }
+            Some(MetricsEndpoint::install_recorder().map_err(StartupError::Metrics)?)
+        } else {
+            None
+        };
         portico_guard::argon::configure(config.limits.argon2_workers(), config.limits.argon2_queue);
         let catalog = Arc::new(load_catalog(&config)?);
         let master = master_key(&config)?;
@@ -308,7 +315,7 @@ impl Application {
         )
         .await?;
         let housekeeping = registry.spawn_housekeeping();
-        let (metrics, metrics_task) = metrics(&config, &store, &oauth).await?;
+        let (metrics, metrics_task) = metrics(&config, recorder, &store, &oauth).await?;
         let state = AppState {
             registry,
             oauth: oauth.clone(),

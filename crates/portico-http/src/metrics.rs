@@ -12,8 +12,11 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use std::sync::Arc;
+use metrics::{Counter, Histogram};
+pub use metrics_exporter_prometheus::PrometheusHandle;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::{Duration, Instant};
 
 /// Latency buckets (seconds) of every `*_seconds` histogram: from a cached token's fraction of
@@ -32,11 +35,9 @@ pub struct MetricsEndpoint {
 
 impl MetricsEndpoint {
     /// Installs the process's recorder (once: a second call fails) and keeps its histograms
-    /// drained in the background.
-    pub fn install(
-        bearer: Option<String>,
-        samplers: Vec<Box<dyn Fn() + Send + Sync>>,
-    ) -> Result<Arc<Self>, String> {
+    /// drained in the background. Called before anything records: handles registered
+    /// earlier would count nowhere.
+    pub fn install_recorder() -> Result<PrometheusHandle, String> {
         let handle = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
             .map_err(|e| e.to_string())?
@@ -50,11 +51,20 @@ impl MetricsEndpoint {
                 upkeep.run_upkeep();
             }
         });
-        Ok(Arc::new(Self {
+        Ok(handle)
+    }
+
+    /// The endpoint over an installed recorder.
+    pub fn new(
+        handle: PrometheusHandle,
+        bearer: Option<String>,
+        samplers: Vec<Box<dyn Fn() + Send + Sync>>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
             handle,
             bearer: bearer.filter(|b| !b.is_empty()),
             samplers,
-        }))
+        })
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {
@@ -105,23 +115,65 @@ async fn render(State(endpoint): State<Arc<MetricsEndpoint>>, headers: HeaderMap
 /// Counts each request and its latency by route pattern, method and status.
 pub async fn track(req: Request<Body>, next: Next) -> Response {
     let started = Instant::now();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let method = method_label(req.method());
     let resp = next.run(req).await;
-    let status = resp.status().as_u16().to_string();
-    metrics::counter!(
-        "portico_http_requests_total",
-        "route" => route.clone(),
-        "method" => method,
-        "status" => status
-    )
-    .increment(1);
-    metrics::histogram!("portico_http_request_duration_seconds", "route" => route, "method" => method)
-        .record(started.elapsed().as_secs_f64());
+    let route = route.as_ref().map_or("unmatched", |p| p.as_str());
+    ROUTES.record(route, method, resp.status().as_u16(), started.elapsed());
     resp
+}
+
+/// The handles of each route's series, registered once each: a request then costs a read lock
+/// and two short lookups, not the recorder's key building and lookup.
+#[derive(Default)]
+struct RouteHandles {
+    requests: HashMap<(&'static str, u16), Counter>,
+    latency: HashMap<&'static str, Histogram>,
+}
+
+#[derive(Default)]
+struct Routes(RwLock<HashMap<String, RouteHandles>>);
+
+static ROUTES: LazyLock<Routes> = LazyLock::new(Routes::default);
+
+impl Routes {
+    fn record(&self, route: &str, method: &'static str, status: u16, took: Duration) {
+        let seconds = took.as_secs_f64();
+        {
+            let routes = self.0.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(h) = routes.get(route)
+                && let (Some(c), Some(l)) =
+                    (h.requests.get(&(method, status)), h.latency.get(method))
+            {
+                c.increment(1);
+                l.record(seconds);
+                return;
+            }
+        }
+        let mut routes = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let h = routes.entry(route.to_owned()).or_default();
+        h.requests
+            .entry((method, status))
+            .or_insert_with(|| {
+                metrics::counter!(
+                    "portico_http_requests_total",
+                    "route" => route.to_owned(),
+                    "method" => method,
+                    "status" => status.to_string()
+                )
+            })
+            .increment(1);
+        h.latency
+            .entry(method)
+            .or_insert_with(|| {
+                metrics::histogram!(
+                    "portico_http_request_duration_seconds",
+                    "route" => route.to_owned(),
+                    "method" => method
+                )
+            })
+            .record(seconds);
+    }
 }
 
 /// The standard methods by name; anything else is one label, so junk methods add no series.

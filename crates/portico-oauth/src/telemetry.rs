@@ -3,10 +3,71 @@
 //! and principal types, RFC error codes, authentication methods and outcomes, cache names;
 //! per-app series only when the operator opts in, and then for a bounded number of apps.
 
-use metrics::{counter, gauge};
+use metrics::{Counter, Label, counter, gauge};
 use portico_domain::AppId;
-use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{LazyLock, Mutex, OnceLock, RwLock};
+
+/// Counters of one name by their static label values, each registered with the recorder once:
+/// the hot paths then pay a read lock and a short hash per count, not the recorder's key
+/// building (allocations) and lookup. Handles made before the recorder is installed would
+/// count nowhere, so the binary installs it before anything records.
+pub struct Counters<const N: usize> {
+    name: &'static str,
+    keys: [&'static str; N],
+    handles: RwLock<HashMap<[&'static str; N], Counter>>,
+}
+
+impl<const N: usize> Counters<N> {
+    pub fn new(name: &'static str, keys: [&'static str; N]) -> Self {
+        Self {
+            name,
+            keys,
+            handles: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn increment(&self, values: [&'static str; N]) {
+        if let Some(c) = self
+            .handles
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&values)
+        {
+            c.increment(1);
+            return;
+        }
+        let labels: Vec<Label> = self
+            .keys
+            .iter()
+            .zip(values)
+            .map(|(k, v)| Label::new(*k, v))
+            .collect();
+        let c = counter!(self.name, labels);
+        c.increment(1);
+        self.handles
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(values, c);
+    }
+}
+
+static TOKENS_ISSUED: LazyLock<Counters<2>> = LazyLock::new(|| {
+    Counters::new(
+        "portico_tokens_issued_total",
+        ["grant_type", "principal_type"],
+    )
+});
+static TOKEN_ERRORS: LazyLock<Counters<1>> =
+    LazyLock::new(|| Counters::new("portico_token_errors_total", ["error"]));
+static CLIENT_AUTHENTICATIONS: LazyLock<Counters<2>> = LazyLock::new(|| {
+    Counters::new(
+        "portico_client_authentications_total",
+        ["method", "outcome"],
+    )
+});
+static CACHE_LOOKUPS: LazyLock<Counters<2>> =
+    LazyLock::new(|| Counters::new("portico_cache_lookups_total", ["cache", "result"]));
 
 /// Per-app series (`portico_app_*`, labelled `client_id`): off unless configured, and then for
 /// the first `max` apps seen; the rest are counted under `client_id="other"`, so a flood of
@@ -38,8 +99,7 @@ fn app_label(app: AppId) -> Option<String> {
 }
 
 pub(crate) fn token_issued(grant: &'static str, principal: &'static str, app: AppId) {
-    counter!("portico_tokens_issued_total", "grant_type" => grant, "principal_type" => principal)
-        .increment(1);
+    TOKENS_ISSUED.increment([grant, principal]);
     if let Some(client_id) = app_label(app) {
         counter!("portico_app_tokens_issued_total", "client_id" => client_id).increment(1);
     }
@@ -51,7 +111,7 @@ pub(crate) fn refresh_replayed() {
 }
 
 pub(crate) fn token_refused(error: &'static str, app: Option<AppId>) {
-    counter!("portico_token_errors_total", "error" => error).increment(1);
+    TOKEN_ERRORS.increment([error]);
     if let Some(client_id) = app.and_then(app_label) {
         counter!("portico_app_token_errors_total", "client_id" => client_id, "error" => error)
             .increment(1);
@@ -59,13 +119,12 @@ pub(crate) fn token_refused(error: &'static str, app: Option<AppId>) {
 }
 
 pub(crate) fn client_authentication(method: &'static str, outcome: &'static str) {
-    counter!("portico_client_authentications_total", "method" => method, "outcome" => outcome)
-        .increment(1);
+    CLIENT_AUTHENTICATIONS.increment([method, outcome]);
 }
 
 pub(crate) fn cache_lookup(cache: &'static str, hit: bool) {
     let result = if hit { "hit" } else { "miss" };
-    counter!("portico_cache_lookups_total", "cache" => cache, "result" => result).increment(1);
+    CACHE_LOOKUPS.increment([cache, result]);
 }
 
 /// The signing keys and their age, sampled when metrics are read.
