@@ -481,7 +481,11 @@ async fn certification_gives_a_production_key(backend: Backend) {
             json!({ "enabled": true }),
         )
         .await;
-    assert_ne!(status, StatusCode::OK, "{e}");
+    assert_eq!(
+        (status, e["error"].clone()),
+        (StatusCode::NOT_FOUND, json!("not_found")),
+        "{e}"
+    );
     let (status, _) = app
         .put(
             &client,
@@ -508,7 +512,11 @@ async fn certification_gives_a_production_key(backend: Backend) {
             json!({ "app_id": sandbox.id }),
         )
         .await;
-    assert_ne!(status, StatusCode::CREATED, "{e}");
+    assert_eq!(
+        (status, e["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("app_id")),
+        "{e}"
+    );
     // Both Keys keep their own tokens at the developer's sandbox company.
     assert_eq!(token(&app, &sandbox, &CC).await.status, StatusCode::OK);
     assert_eq!(token(&app, &production, &CC).await.status, StatusCode::OK);
@@ -588,7 +596,11 @@ async fn client_companies_build_apps_for_their_own_use(backend: Backend) {
             json!({ "visibility": "public" }),
         )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{e}");
+    assert_eq!(
+        (status, e["error"].clone()),
+        (StatusCode::CONFLICT, json!("not_approved")),
+        "{e}"
+    );
     let (status, e) = app
         .post(
             &staff,
@@ -596,7 +608,11 @@ async fn client_companies_build_apps_for_their_own_use(backend: Backend) {
             json!({ "visibility": "public" }),
         )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{e}");
+    assert_eq!(
+        (status, e["error"].clone()),
+        (StatusCode::CONFLICT, json!("own_use")),
+        "{e}"
+    );
     // Other companies never see it.
     let other = app.company_with_admin("Elsewhere", "standard", false).await;
     let (_, list) = app

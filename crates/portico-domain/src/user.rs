@@ -20,6 +20,16 @@ pub struct Permissions {
 }
 
 impl Permissions {
+    /// The permission that administers web services at `edition` (see
+    /// [`crate::Actor::administers_web_services`]): what a company's first admin holds.
+    pub fn administrator_of(edition: crate::Edition) -> Self {
+        Self {
+            web_services_administrator: edition == crate::Edition::Professional,
+            can_administer: edition == crate::Edition::Standard,
+            staff: false,
+        }
+    }
+
     /// Whether `next` takes away any permission this set grants.
     pub fn loses_any(&self, next: &Permissions) -> bool {
         (self.web_services_administrator && !next.web_services_administrator)

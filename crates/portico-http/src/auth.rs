@@ -69,11 +69,7 @@ impl FromRequestParts<AppState> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let (token, from_cookie) = session_token(&parts.headers)
             .ok_or_else(|| DomainError::Unauthenticated("sign in first".into()))?;
-        let crate::client_addr::ClientAddr(source) =
-            match crate::client_addr::ClientAddr::from_request_parts(parts, state).await {
-                Ok(addr) => addr,
-                Err(never) => match never {},
-            };
+        let source = crate::client_addr::ClientAddr::of(parts, state);
         let actor = state.registry.authenticate_from(&token, source).await?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if from_cookie && !safe {

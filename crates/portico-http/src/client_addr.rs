@@ -101,21 +101,24 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[TrustedProxy]) -> I
     client
 }
 
-impl FromRequestParts<AppState> for ClientAddr {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+impl ClientAddr {
+    /// The client's address for a request, for extractors that need it beside their own work.
+    pub fn of(parts: &Parts, state: &AppState) -> IpAddr {
         // Without connection info (a router driven in-process) the peer is unknown; all such
         // requests then share one budget, which fails closed.
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-        Ok(Self(resolve(
-            peer,
-            &parts.headers,
-            &state.settings.trusted_proxies,
-        )))
+        resolve(peer, &parts.headers, &state.settings.trusted_proxies)
+    }
+}
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        Ok(Self(Self::of(parts, state)))
     }
 }
 

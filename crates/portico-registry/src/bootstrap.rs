@@ -33,9 +33,8 @@ impl Registry {
         staff: bool,
     ) -> DomainResult<BootstrapOutcome> {
         let permissions = Permissions {
-            web_services_administrator: company.edition == Edition::Professional,
-            can_administer: company.edition == Edition::Standard,
             staff,
+            ..Permissions::administrator_of(company.edition)
         };
         // Validate the admin before the company exists, so a bad login id leaves nothing behind.
         let admin = NewUser {

@@ -79,9 +79,8 @@ impl Registry {
         source: IpAddr,
     ) -> DomainResult<SignUpOutcome> {
         let settings = &self.settings.sign_up;
-        if settings.mode == SignUpMode::Off {
-            settings.mode.path(Edition::Standard)?;
-        }
+        // Off refuses before anything is counted or read; the edition's path is decided below.
+        settings.mode.path(Edition::Standard)?;
         let key = FailureKey::sign_up_source(source);
         let now = now_ms();
         if let Standing::Refused {
@@ -250,11 +249,7 @@ impl Registry {
             login_id: form.login_id.clone(),
             display_name: form.display_name.clone(),
             enabled: true,
-            permissions: Permissions {
-                web_services_administrator: edition == Edition::Professional,
-                can_administer: edition == Edition::Standard,
-                staff: false,
-            },
+            permissions: Permissions::administrator_of(edition),
             created_at: now,
             version: 1,
         };

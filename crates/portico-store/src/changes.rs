@@ -133,12 +133,14 @@ impl Drop for AbortOnDrop {
 }
 
 /// SQLite: every change is in the change log (the same transaction as the change), so a
-/// process follows the others' by reading it. Its own changes come round again, which only
-/// drops a cache entry twice. If the log was pruned past what was read, everything cached is
-/// forgotten (a resync), as after a lost LISTEN.
+/// process follows the others' by reading it: one query every half second. Its own changes
+/// come round again, which only drops a cache entry twice. If what comes next is not the
+/// next entry (the log was pruned past what was read), everything cached is forgotten (a
+/// resync), as after a lost LISTEN: a cache only ever forgets, so a refusal is never undone.
 pub(crate) async fn follow_change_log(store: crate::Store) {
     use portico_domain::repo::FeedStore;
     const EVERY: Duration = Duration::from_millis(500);
+    const BATCH: u64 = 500;
     let mut last = loop {
         match store.change_log_bounds().await {
             Ok((_, max)) => break max,
@@ -148,17 +150,14 @@ pub(crate) async fn follow_change_log(store: crate::Store) {
     let mut tick = tokio::time::interval(EVERY);
     loop {
         tick.tick().await;
-        let Ok((min, _)) = store.change_log_bounds().await else {
-            continue;
-        };
-        if min.is_some_and(|min| min > last + 1) {
-            store.publish_resync();
-        }
         loop {
-            let Ok(batch) = store.changes_after(last, 500).await else {
+            let Ok(batch) = store.changes_after(last, BATCH).await else {
                 break;
             };
-            let full = batch.len() == 500;
+            if batch.first().is_some_and(|(seq, _)| *seq > last + 1) {
+                store.publish_resync();
+            }
+            let full = batch.len() as u64 == BATCH;
             for (seq, text) in batch {
                 last = seq;
                 match text.parse::<Change>() {

@@ -66,11 +66,7 @@ impl FromRequestParts<AppState> for Console {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ConsoleResult<Self> {
         // The source address goes with the actor into the audit records of what it does.
-        let crate::client_addr::ClientAddr(source) =
-            match crate::client_addr::ClientAddr::from_request_parts(parts, state).await {
-                Ok(addr) => addr,
-                Err(never) => match never {},
-            };
+        let source = crate::client_addr::ClientAddr::of(parts, state);
         let sign_in = || {
             let safe = matches!(parts.method, Method::GET | Method::HEAD);
             ConsoleError::SignIn {
