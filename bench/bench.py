@@ -34,7 +34,7 @@ REPO = os.path.dirname(BENCH)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 SCENARIOS = ["client_credentials", "client_credentials_dpop", "client_credentials_pkjwt",
-             "introspection", "refresh_token", "request_token"]
+             "introspection", "refresh_token", "request_token", "http_floor"]
 LABELS = {
     "client_credentials": "client_credentials",
     "client_credentials_dpop": "client_credentials + DPoP",
@@ -42,6 +42,7 @@ LABELS = {
     "introspection": "introspection (JWT)",
     "refresh_token": "refresh_token grant",
     "request_token": "request-token exchange",
+    "http_floor": "HTTP floor (GET /healthz)",
 }
 # How many apps the scenarios cycle through (client_credentials, request-token exchange), and
 # how many distinct access tokens are introspected.
@@ -400,6 +401,8 @@ def scenario(name, srv, world, args, tmp, duration):
         for t in range(args.threads):
             os.remove(f"{path}.{t}")
         return r
+    elif name == "http_floor":
+        env, script, lines = {}, "floor.lua", []
     elif name == "refresh_token":
         # Four tokens per connection: a fresh pool for every run (the last run's are spent).
         lines = world.refresh_tokens(srv, 4 * args.connections)
@@ -605,10 +608,18 @@ def table(results, args):
     with_db = lambda res, n: statistics.median(  # noqa: E731
         [(r["server_cpu_s"] + r["db_cpu_s"]) / r["requests"] * 1e6 for r in res[n]])
     if sig:
-        for name in ("client_credentials", "introspection"):
+        for name in ("client_credentials", "introspection", "http_floor"):
             if name in args.scenarios:
                 row(f"{LABELS[name]}: server CPU in Ed25519 signatures ({sig:.1f} µs each)",
                     lambda res, n=name: f"{per_req(res, n) / sig:.2f}")
+        # What Portico adds to a request that does nothing (the HTTP stack and the kernel's
+        # loopback, which no change to Portico's code can remove).
+        if "http_floor" in args.scenarios:
+            for name in ("client_credentials", "introspection"):
+                if name in args.scenarios:
+                    row(f"{LABELS[name]}: server CPU over the HTTP floor, in signatures",
+                        lambda res, n=name:
+                        f"{(per_req(res, n) - per_req(res, 'http_floor')) / sig:.2f}")
     # DPoP and private_key_jwt: what each costs beyond the secret-based client_credentials
     # token, in Ed25519 verifications (the one verification each needs, and the rest: the JWT's
     # parsing, the jti's insert into the shared replay store).

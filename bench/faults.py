@@ -94,7 +94,9 @@ def start_node(args, pg, master_key, tmp, name, extra=None, binary=None):
     workdir = os.path.join(tmp, name)
     os.makedirs(workdir, exist_ok=True)
     env = {"PORTICO_SERVER_PUBLIC_URL": PUBLIC_URL, **(extra or {})}
-    return bench.Server(binary or args.bin, pg.url, master_key, workdir, "warn", 0,
+    # Named connections: a phase finds a node's LISTEN backend in pg_stat_activity.
+    url = f"{pg.url}?application_name=portico-{name}"
+    return bench.Server(binary or args.bin, url, master_key, workdir, "warn", 0,
                         env).start()
 
 
@@ -513,6 +515,39 @@ def phase_lost_notices(fx, args):
             "worst_s": max(d["seen_on_B_after_s"] for d in delays)}
 
 
+def phase_silent_listener(fx, args):
+    """B's LISTEN backend stopped (SIGSTOP: its socket stays open and nothing arrives, as in a
+    partition that sends no reset), then a change on A: B must refuse within a second anyway,
+    from storage once its caches' lease has lapsed, and serve what storage allows meanwhile."""
+    log("phase: silent LISTEN connection")
+    rounds = []
+    for offset in (0.0, 0.3, 2.0):
+        assert cc_status(fx.b.base, fx.victim) == 200
+        pid = int(fx.pg.sql("SELECT pid FROM pg_stat_activity WHERE application_name = "
+                            "'portico-b' AND query ILIKE 'LISTEN%' LIMIT 1"))
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(offset)
+            t0 = time.monotonic()
+            assert set_active(fx, fx.a, fx.victim, False) == 200
+            while cc_status(fx.b.base, fx.victim) == 200:
+                if time.monotonic() - t0 > 5:
+                    break
+                time.sleep(0.01)
+            seen = time.monotonic() - t0
+            # Storage answers: the other apps still get tokens on B.
+            others = collections.Counter(cc_status(fx.b.base, app) for app in fx.writables[:4])
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        rounds.append({"stopped_before_change_s": offset, "seen_on_B_after_s": round(seen, 3),
+                       "other_apps_on_B": dict(others)})
+        assert set_active(fx, fx.a, fx.victim, True) == 200
+        t1 = time.monotonic()
+        while cc_status(fx.b.base, fx.victim) != 200 and time.monotonic() - t1 < 5:
+            time.sleep(0.01)
+    return {"rounds": rounds, "worst_s": max(r["seen_on_B_after_s"] for r in rounds)}
+
+
 def db_size(fx):
     return int(fx.pg.sql("SELECT pg_database_size(current_database())"))
 
@@ -624,7 +659,8 @@ def main():
     results = {}
     want = lambda name: not args.only or name in args.only  # noqa: E731
     tmp = tempfile.mkdtemp(prefix="portico-faults-")
-    shared = ("pg_restart", "sigkill", "concurrent_refresh", "lost_notices", "soak")
+    shared = ("pg_restart", "sigkill", "concurrent_refresh", "lost_notices", "silent_listener",
+              "soak")
     try:
         fx = Fixture(args, tmp) if any(want(n) for n in shared) else None
         try:
@@ -637,6 +673,8 @@ def main():
                     fx, args, "grace window on")
             if fx and want("lost_notices"):
                 results["lost_notices"] = phase_lost_notices(fx, args)
+            if fx and want("silent_listener"):
+                results["silent_listener"] = phase_silent_listener(fx, args)
             if fx and args.soak_minutes and want("soak"):
                 results["soak"] = phase_soak(fx, args)
         finally:

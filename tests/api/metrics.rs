@@ -128,7 +128,7 @@ async fn metrics_count_what_the_token_service_does(backend: Backend) {
         "{text}"
     );
     if backend == Backend::Postgres {
-        // Each node times its own heartbeat through LISTEN/NOTIFY (every 5 s).
+        // Each node times its own heartbeat through LISTEN/NOTIFY (every 250 ms).
         let deadline = Instant::now() + Duration::from_secs(12);
         loop {
             let (_, text) = scrape(&app, &app.url("/metrics"), None).await;

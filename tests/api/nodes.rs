@@ -156,3 +156,110 @@ async fn two_nodes_agree_within_a_second() {
     );
     node_b.stop().await;
 }
+
+/// Resumes a stopped PostgreSQL backend however the test ends.
+struct Stopped(i32);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-CONT", &self.0.to_string()])
+            .status();
+    }
+}
+
+/// A LISTEN connection can go silent without closing (a partition, a stalled backend):
+/// nothing tells the node. Its heartbeats stop coming back, its caches' lease lapses within a
+/// second, and it answers from storage: a revocation or a New Secret made on another node
+/// still holds on it within a second, and it keeps serving what storage allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_stops_hearing_notices_answers_from_storage() {
+    if require_postgres().is_none() {
+        return;
+    }
+    use sea_orm::ConnectionTrait;
+    let shared = [("PORTICO_SERVER_PUBLIC_URL", "http://auth.portico.test")];
+    let a = spawn_app_with(Backend::Postgres, &shared).await;
+    // B's connections carry a name, so the test can find its LISTEN backend.
+    let name = format!("portico-silent-{}", uuid::Uuid::new_v4().simple());
+    let url_b = format!("{}?application_name={name}", a.database_url);
+    let node_b = Node::start(PORTICO, &url_b, &a.master_key, &shared).await;
+    let b = Peer {
+        base: node_b.base.clone(),
+        client: reqwest::Client::new(),
+    };
+    let dev = a.developer().await;
+    let client = register(&a, &dev, "Silent App", &["client_credentials"]).await;
+    let other = register(&a, &dev, "Other App", &["client_credentials"]).await;
+    let cc = [("grant_type", "client_credentials")];
+    let at = token(&b, &client, &cc).await.str("access_token");
+    assert!(is_active(&b, &client, &at).await);
+    assert_eq!(token(&b, &other, &cc).await.status, StatusCode::OK);
+
+    let db = sea_orm::Database::connect(&a.database_url).await.unwrap();
+    let listener = format!(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = '{name}' \
+         AND query ILIKE 'LISTEN%'"
+    );
+    let start = Instant::now();
+    let pid = loop {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                &listener,
+            ))
+            .await
+            .unwrap();
+        if let Some(row) = row {
+            break row.try_get_by_index::<i32>(0).unwrap();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "no LISTEN backend for B"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let stopped = std::process::Command::new("kill")
+        .args(["-STOP", &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !stopped {
+        portico_testkit::skip_or_fail("cannot stop PostgreSQL's backend (run as root or postgres)");
+        return;
+    }
+    let _resume = Stopped(pid);
+
+    // Made on A: B hears nothing of either, and must still refuse within a second.
+    let revoked = post_form(&a, "/oauth2/v0/revoke", Some(&client), &[("token", &at)]).await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    let took = within_a_second("revocation, LISTEN silent", || async {
+        !is_active(&b, &client, &at).await
+    })
+    .await;
+    eprintln!("revocation seen by the silent node B after {took:?}");
+    let (_, renewed) = a
+        .post(&dev, &format!("/apps/{}/secret", other.id), json!({}))
+        .await;
+    let took = within_a_second("New Secret, LISTEN silent", || async {
+        token(&b, &other, &cc).await.status == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    eprintln!("New Secret seen by the silent node B after {took:?}");
+    // Storage answers meanwhile: what it allows still works on B.
+    let other = AppCredentials {
+        secret: renewed["client_secret"].as_str().unwrap().into(),
+        ..other
+    };
+    assert_eq!(token(&b, &other, &cc).await.status, StatusCode::OK);
+    let fresh = token(&b, &client, &cc).await.str("access_token");
+    assert!(is_active(&b, &client, &fresh).await);
+    assert!(!is_active(&b, &client, &at).await);
+
+    // Heard again: the queued notices and heartbeats arrive, and B goes on as before.
+    drop(_resume);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(token(&b, &other, &cc).await.status, StatusCode::OK);
+    assert!(!is_active(&b, &client, &at).await);
+    db.close().await.ok();
+    node_b.stop().await;
+}

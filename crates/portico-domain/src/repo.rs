@@ -59,7 +59,7 @@ pub trait UserStore: Send + Sync {
 
 /// The hashes an app's secret is checked against. After a New Secret with a grace period the
 /// previous hash stays valid until `previous_valid_until`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientSecrets {
     pub current_hash: String,
     pub previous_hash: Option<String>,
@@ -467,4 +467,10 @@ pub type NoticeObserver = Arc<dyn Fn(&Notice) + Send + Sync>;
 /// Where caches learn about changes (this node's, and other nodes' where the store relays them).
 pub trait ChangeNotices: Send + Sync {
     fn observe_changes(&self, observer: NoticeObserver);
+    /// Whether every change any node committed more than a second ago has reached the
+    /// observers. While it is false, caches must not answer: storage does (or nobody, during
+    /// an outage), so a node cut off from the others' notices fails closed.
+    fn notices_current(&self) -> bool {
+        true
+    }
 }

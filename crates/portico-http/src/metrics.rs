@@ -15,7 +15,7 @@ use axum::{
 use metrics::{Counter, Histogram};
 pub use metrics_exporter_prometheus::PrometheusHandle;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, LazyLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -127,12 +127,12 @@ pub async fn track(req: Request<Body>, next: Next) -> Response {
 /// and two short lookups, not the recorder's key building and lookup.
 #[derive(Default)]
 struct RouteHandles {
-    requests: HashMap<(&'static str, u16), Counter>,
-    latency: HashMap<&'static str, Histogram>,
+    requests: FxHashMap<(&'static str, u16), Counter>,
+    latency: FxHashMap<&'static str, Histogram>,
 }
 
 #[derive(Default)]
-struct Routes(RwLock<HashMap<String, RouteHandles>>);
+struct Routes(RwLock<FxHashMap<String, RouteHandles>>);
 
 static ROUTES: LazyLock<Routes> = LazyLock::new(Routes::default);
 

@@ -299,7 +299,10 @@ impl Directory {
         K: Eq + Hash + Clone,
         V: Clone,
     {
-        if let Some(v) = cache.get(&key) {
+        // Outside the lease (see `ChangeNotices::notices_current`) nothing cached answers and
+        // nothing loaded is kept: a change this node may not hear of could follow the load.
+        let current = self.store.notices_current();
+        if current && let Some(v) = cache.get(&key) {
             crate::telemetry::cache_lookup(cache.name, true);
             return Ok(Some(v));
         }
@@ -307,6 +310,7 @@ impl Directory {
         let epoch = self.epoch.load(Ordering::Acquire);
         let found = load.await?;
         if let Some(v) = &found
+            && current
             && self.epoch.load(Ordering::Acquire) == epoch
         {
             cache.put(key, v.clone());
@@ -316,19 +320,28 @@ impl Directory {
 
     /// The app with this Key, if registered.
     pub async fn client(&self, id: AppId) -> OAuthResult<Option<Arc<ClientEntry>>> {
+        let remembered = (!self.store.notices_current())
+            .then(|| self.apps.get(&id))
+            .flatten();
         self.cached(&self.apps, id, async {
             let (app, secrets) = (
                 self.store.app(id).await?,
                 self.store.client_secrets(id).await?,
             );
             Ok(app.zip(secrets).map(|(app, secrets)| {
-                Arc::new(ClientEntry {
-                    keys: app.spec.security.keys(),
-                    app,
-                    secrets,
-                    verified: Mutex::new(Vec::new()),
-                    verifying: Mutex::new(HashMap::new()),
-                })
+                // Read again outside the lease: if storage still says what the cached entry
+                // says, that entry (with the secrets it already verified) answers, so a lapsed
+                // lease costs a round trip, not an argon2 verification per request.
+                match remembered {
+                    Some(entry) if entry.app == app && entry.secrets == secrets => entry,
+                    _ => Arc::new(ClientEntry {
+                        keys: app.spec.security.keys(),
+                        app,
+                        secrets,
+                        verified: Mutex::new(Vec::new()),
+                        verifying: Mutex::new(HashMap::new()),
+                    }),
+                }
             }))
         })
         .await
@@ -414,8 +427,9 @@ impl Directory {
         now: i64,
         window: i64,
     ) -> Option<(RefreshTokenRecord, TokenGrant)> {
-        self.fresh_refresh
-            .take(digest)
+        let taken = self.fresh_refresh.take(digest);
+        taken
+            .filter(|_| self.store.notices_current())
             .filter(|(_, _, issued)| now - issued < window)
             .map(|(record, grant, _)| (record, grant))
     }
@@ -423,7 +437,7 @@ impl Directory {
     /// Whether this access token was revoked: from memory, or storage when memory is
     /// incomplete.
     pub async fn is_access_token_revoked(&self, jti: &str, now: i64) -> OAuthResult<bool> {
-        match self.revoked_jtis.lookup(jti, now) {
+        match self.known(&self.revoked_jtis, jti, now) {
             Known::Revoked => Ok(true),
             Known::NotRevoked => Ok(false),
             Known::Unknown => Ok(self.store.is_access_token_revoked(jti).await?),
@@ -432,10 +446,19 @@ impl Directory {
 
     /// Whether this grant was revoked, as [`Self::is_access_token_revoked`].
     pub async fn is_grant_revoked(&self, grant_id: &str, now: i64) -> OAuthResult<bool> {
-        match self.revoked_grants.lookup(grant_id, now) {
+        match self.known(&self.revoked_grants, grant_id, now) {
             Known::Revoked => Ok(true),
             Known::NotRevoked => Ok(false),
             Known::Unknown => Ok(self.store.is_grant_revoked(grant_id).await?),
+        }
+    }
+
+    /// What memory knows of `key`'s revocation: nothing outside the lease.
+    fn known(&self, list: &RevocationList, key: &str, now: i64) -> Known {
+        match list.lookup(key, now) {
+            // A revocation once heard stays true: only "not revoked" needs the lease.
+            Known::NotRevoked if !self.store.notices_current() => Known::Unknown,
+            known => known,
         }
     }
 

@@ -331,7 +331,8 @@ mod token_endpoint {
                 crate::grants::testing::SOURCE,
             )
             .await
-            .unwrap();
+            .unwrap()
+            .to_value();
         assert_eq!(answer["token_type"], "DPoP");
         assert_eq!(answer["cnf"]["jkt"], key.thumbprint().as_str());
     }

@@ -167,6 +167,82 @@ impl Inner {
     }
 }
 
+/// An introspection answer (RFC 7662 §2.2). A live access token's is written straight from
+/// its claims, without building a JSON tree first: this is a hot path of every resource server
+/// that does not verify tokens itself.
+#[derive(Clone, Debug)]
+pub enum Introspection {
+    /// Exactly `{"active": false}`: whatever the reason, nothing more is said.
+    Inactive,
+    Access(Arc<AccessClaims>),
+    Refresh(Value),
+}
+
+impl Introspection {
+    pub fn is_active(&self) -> bool {
+        !matches!(self, Self::Inactive)
+    }
+
+    /// The answer as JSON (for callers that read fields).
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("an introspection answer serializes")
+    }
+}
+
+/// The fields of a live access token's answer, borrowed from its claims.
+#[derive(serde::Serialize)]
+struct ActiveAccess<'a> {
+    active: bool,
+    /// RFC 9449 §6.2: a bound token says so, and by which key.
+    token_type: &'static str,
+    scope: &'a str,
+    client_id: &'a str,
+    sub: &'a str,
+    company_id: Option<portico_domain::CompanyId>,
+    principal_type: PrincipalType,
+    sensitive_data_groups: &'a [String],
+    exp: i64,
+    iat: i64,
+    nbf: i64,
+    iss: &'a str,
+    aud: &'a Audience,
+    jti: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<&'a crate::jwt::Confirmation>,
+}
+
+impl serde::Serialize for Introspection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Self::Inactive => {
+                let mut m = serializer.serialize_map(Some(1))?;
+                m.serialize_entry("active", &false)?;
+                m.end()
+            }
+            Self::Refresh(v) => v.serialize(serializer),
+            Self::Access(c) => ActiveAccess {
+                active: true,
+                token_type: if c.cnf.is_some() { "DPoP" } else { "Bearer" },
+                scope: &c.scope,
+                client_id: &c.client_id,
+                sub: &c.sub,
+                company_id: c.company_id,
+                principal_type: c.principal_type,
+                sensitive_data_groups: &c.sensitive_data_groups,
+                exp: c.exp,
+                iat: c.iat,
+                nbf: c.nbf,
+                iss: &c.iss,
+                aud: &c.aud,
+                jti: &c.jti,
+                cnf: c.cnf.as_ref(),
+            }
+            .serialize(serializer),
+        }
+    }
+}
+
 impl OAuthService {
     /// `POST /oauth2/v0/introspect`. An app may introspect its own tokens, a resource server
     /// those for its audience (`may_see`). Everything else, and everything not live, answers
@@ -176,46 +252,25 @@ impl OAuthService {
         authorization: Option<&str>,
         body: &[u8],
         source: IpAddr,
-    ) -> OAuthResult<Value> {
+    ) -> OAuthResult<Introspection> {
         let inner = &*self.inner;
         let params = Params::parse(body)?;
         let caller = inner
             .authenticated_client(authorization, &params, Endpoint::Introspection, source)
             .await?;
         let token = params.require("token")?;
-        let inactive = json!({ "active": false });
         if looks_like_jwt(token) {
             return Ok(match inner.live_access_token(token).await? {
                 Some(c) if inner.may_see(&caller.app, &c.client_id, c.aud.iter()) => {
-                    let mut active = json!({
-                        "active": true,
-                        // RFC 9449 §6.2: a bound token says so, and by which key.
-                        "token_type": if c.cnf.is_some() { "DPoP" } else { "Bearer" },
-                        "scope": c.scope,
-                        "client_id": c.client_id,
-                        "sub": c.sub,
-                        "company_id": c.company_id,
-                        "principal_type": c.principal_type,
-                        "sensitive_data_groups": c.sensitive_data_groups,
-                        "exp": c.exp,
-                        "iat": c.iat,
-                        "nbf": c.nbf,
-                        "iss": c.iss,
-                        "aud": c.aud,
-                        "jti": c.jti,
-                    });
-                    if let Some(cnf) = &c.cnf {
-                        active["cnf"] = json!(cnf);
-                    }
-                    active
+                    Introspection::Access(c)
                 }
-                _ => inactive,
+                _ => Introspection::Inactive,
             });
         }
         Ok(inner
             .live_refresh_token(token, now(), &caller.app)
             .await?
-            .unwrap_or(inactive))
+            .map_or(Introspection::Inactive, Introspection::Refresh))
     }
 
     /// `POST /oauth2/v0/revoke`: a refresh token ends its whole grant; an access token is
@@ -341,5 +396,67 @@ impl OAuthService {
             .await
             .map_err(|e| server(e.into()))?;
         Ok(revoked as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jwt::Confirmation;
+
+    fn claims(cnf: Option<Confirmation>) -> AccessClaims {
+        AccessClaims {
+            iss: "https://portico.test".into(),
+            sub: "app".into(),
+            aud: Audience::Many(vec!["urn:a".into(), "urn:b".into()]),
+            client_id: "app".into(),
+            scope: "expense.report.read".into(),
+            jti: "j1".into(),
+            iat: 10,
+            nbf: 10,
+            exp: 3610,
+            principal_type: PrincipalType::App,
+            company_id: None,
+            sensitive_data_groups: vec!["PII".into()],
+            sid: Some("grant".into()),
+            cnf,
+        }
+    }
+
+    #[test]
+    fn an_access_tokens_answer_is_its_claims_and_nothing_else() {
+        let answer = Introspection::Access(Arc::new(claims(None))).to_value();
+        assert_eq!(
+            answer,
+            json!({
+                "active": true,
+                "token_type": "Bearer",
+                "scope": "expense.report.read",
+                "client_id": "app",
+                "sub": "app",
+                "company_id": null,
+                "principal_type": "app",
+                "sensitive_data_groups": ["PII"],
+                "exp": 3610,
+                "iat": 10,
+                "nbf": 10,
+                "iss": "https://portico.test",
+                "aud": ["urn:a", "urn:b"],
+                "jti": "j1",
+            })
+        );
+        // The grant id (`sid`) is the server's own: never in the answer.
+        let bound = Introspection::Access(Arc::new(claims(Some(Confirmation {
+            jkt: "thumb".into(),
+        }))))
+        .to_value();
+        assert_eq!(bound["token_type"], "DPoP");
+        assert_eq!(bound["cnf"], json!({ "jkt": "thumb" }));
+        assert!(bound.get("sid").is_none());
+        assert_eq!(
+            Introspection::Inactive.to_value(),
+            json!({ "active": false })
+        );
+        assert!(!Introspection::Inactive.is_active());
     }
 }

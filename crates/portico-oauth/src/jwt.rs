@@ -6,8 +6,8 @@ use crate::settings::OAuthSettings;
 use aws_lc_rs::digest;
 use jsonwebtoken::{Validation, decode, decode_header};
 use portico_domain::{CompanyId, PrincipalType};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 /// Seconds of clock skew allowed on `exp` and `nbf`.
@@ -138,7 +138,7 @@ pub(crate) fn verify_remembered(
     }
     let (kid, claims) = verify_with_kid(token, keys, settings)?;
     let claims = Arc::new(claims);
-    seen.put(fingerprint, kid, claims.clone());
+    seen.put(fingerprint, Arc::from(kid), claims.clone());
     Some(claims)
 }
 
@@ -153,10 +153,11 @@ const GENERATION: usize = 4096;
 /// junk cannot push them out.
 #[derive(Default)]
 pub(crate) struct VerifiedTokens {
-    generations: RwLock<[HashMap<[u8; 32], Verified>; 2]>,
+    // Fx: the keys are SHA-256 digests of tokens that verified, so nobody picks them.
+    generations: RwLock<[FxHashMap<[u8; 32], Verified>; 2]>,
 }
 
-type Verified = (String, Arc<AccessClaims>);
+type Verified = (Arc<str>, Arc<AccessClaims>);
 
 impl VerifiedTokens {
     fn fingerprint(token: &str) -> [u8; 32] {
@@ -171,7 +172,7 @@ impl VerifiedTokens {
             .cloned()
     }
 
-    fn put(&self, fingerprint: [u8; 32], kid: String, claims: Arc<AccessClaims>) {
+    fn put(&self, fingerprint: [u8; 32], kid: Arc<str>, claims: Arc<AccessClaims>) {
         let mut g = self.generations.write().expect("verified tokens lock");
         if g[0].len() >= GENERATION {
             g[1] = std::mem::take(&mut g[0]);

@@ -38,7 +38,7 @@ pub use authorize::{AuthorizeStep, Consent, ConsentScope, Decision, SignedInUser
 pub use client::{AuthMethod, PresentedClient};
 pub use dpop::{DpopHeader, ResourceRequest, TokenScheme};
 pub use error::{OAuthError, OAuthResult};
-pub use introspect::BearerError;
+pub use introspect::{BearerError, Introspection};
 pub use issue::IssuedTokens;
 pub use par::PushedAuthorization;
 pub use settings::{OAuthSettings, PushedAuthorizationSettings, SigningAlgorithm};

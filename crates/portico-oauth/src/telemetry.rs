@@ -5,17 +5,18 @@
 
 use metrics::{Counter, Label, counter, gauge};
 use portico_domain::AppId;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashMap;
+use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex, OnceLock, RwLock};
 
 /// Counters of one name by their static label values, each registered with the recorder once:
-/// the hot paths then pay a read lock and a short hash per count, not the recorder's key
+/// the hot paths then pay a read lock and a short (Fx) hash per count, not the recorder's key
 /// building (allocations) and lookup. Handles made before the recorder is installed would
 /// count nowhere, so the binary installs it before anything records.
 pub struct Counters<const N: usize> {
     name: &'static str,
     keys: [&'static str; N],
-    handles: RwLock<HashMap<[&'static str; N], Counter>>,
+    handles: RwLock<FxHashMap<[&'static str; N], Counter>>,
 }
 
 impl<const N: usize> Counters<N> {
@@ -23,7 +24,7 @@ impl<const N: usize> Counters<N> {
         Self {
             name,
             keys,
-            handles: RwLock::new(HashMap::new()),
+            handles: RwLock::new(FxHashMap::default()),
         }
     }
 

@@ -216,6 +216,10 @@ impl portico_domain::repo::ChangeNotices for Store {
     fn observe_changes(&self, observer: portico_domain::repo::NoticeObserver) {
         self.feed.observe(observer);
     }
+
+    fn notices_current(&self) -> bool {
+        self.feed.current()
+    }
 }
 
 /// `sqlite://data/portico.db` → the same with `?mode=rwc`, after creating `data/`.

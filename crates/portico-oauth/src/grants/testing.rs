@@ -340,7 +340,7 @@ impl Kit {
             )
             .await
             .expect("introspection answers");
-        answer["active"] == true
+        answer.is_active()
     }
 
     pub async fn revoke(&self, client: &TestClient, token: &str) {
