@@ -254,6 +254,32 @@ async fn a_node_that_stops_hearing_notices_answers_from_storage() {
     let fresh = token(&b, &client, &cc).await.str("access_token");
     assert!(is_active(&b, &client, &fresh).await);
     assert!(!is_active(&b, &client, &at).await);
+    // The operator sees it: the quarter seconds B answered from storage are counted.
+    let start = Instant::now();
+    loop {
+        let metrics = b
+            .client
+            .get(b.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let lapses = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("portico_change_notice_lease_lapses_total "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if lapses >= 1.0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "no lapse counted:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Heard again: the queued notices and heartbeats arrive, and B goes on as before.
     drop(_resume);

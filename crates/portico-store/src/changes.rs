@@ -85,6 +85,12 @@ impl ChangeFeed {
         }
     }
 
+    /// Whether a lease this node had has run out (not before the first heartbeat came back:
+    /// starting is not a lapse).
+    fn lapsed(&self) -> bool {
+        self.lease.confirmed.load(Ordering::Acquire) != 0 && !self.current()
+    }
+
     /// From now on caches answer only within the lease.
     fn relayed(&self) {
         self.lease.relayed.store(true, Ordering::Release);
@@ -103,8 +109,10 @@ fn heartbeat_id() -> &'static str {
 }
 
 /// Sends heartbeats on a connection of their own, so a busy pool cannot delay them into a
-/// lapsed lease; any failure reconnects.
-async fn send_heartbeats(pool: PgPool) {
+/// lapsed lease; any failure reconnects. Each tick at which the lease had lapsed is counted
+/// (`portico_change_notice_lease_lapses_total`, a quarter second each): the time this node
+/// answered from storage instead of its caches.
+async fn send_heartbeats(pool: PgPool, feed: ChangeFeed) {
     let options = pool.connect_options();
     loop {
         let mut conn = match tokio::time::timeout(LEASE, PgConnection::connect_with(&options)).await
@@ -121,6 +129,9 @@ async fn send_heartbeats(pool: PgPool) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            if feed.lapsed() {
+                metrics::counter!("portico_change_notice_lease_lapses_total").increment(1);
+            }
             let payload = format!("{}:{}", heartbeat_id(), process_nanos());
             let sent = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(HEARTBEAT)
@@ -161,7 +172,7 @@ fn heartbeat_back(feed: &ChangeFeed, payload: &str) {
 /// Runs for the life of the process: LISTEN, relay, and on any break reconnect and resync.
 pub(crate) async fn relay_notifications(pool: PgPool, feed: ChangeFeed) {
     feed.relayed();
-    let heartbeats = tokio::spawn(send_heartbeats(pool.clone()));
+    let heartbeats = tokio::spawn(send_heartbeats(pool.clone(), feed.clone()));
     let _stop = AbortOnDrop(heartbeats);
     loop {
         match listen(&pool, &feed).await {
@@ -269,9 +280,13 @@ mod tests {
         }
         let stale = ChangeFeed::default();
         stale.relayed();
+        assert!(
+            !stale.current() && !stale.lapsed(),
+            "starting is not a lapse"
+        );
         stale.confirmed(process_nanos() - LEASE.as_nanos() as u64 - 1_000_000);
-        assert!(!stale.current());
+        assert!(!stale.current() && stale.lapsed());
         stale.confirmed(process_nanos());
-        assert!(stale.current());
+        assert!(stale.current() && !stale.lapsed());
     }
 }
