@@ -489,6 +489,23 @@ def phase_concurrent_refresh(fx, args, label):
     }
 
 
+def disable_until_refused_on_b(fx):
+    """Deactivates the victim app on A; seconds until B refuses it (5 at most: not seen)."""
+    t0 = time.monotonic()
+    assert set_active(fx, fx.a, fx.victim, False) == 200
+    while cc_status(fx.b.base, fx.victim) == 200 and time.monotonic() - t0 < 5:
+        time.sleep(0.01)
+    return time.monotonic() - t0
+
+
+def enable_until_served_on_b(fx):
+    """Activates the victim app again and waits (5 s at most) until B serves it."""
+    t0 = time.monotonic()
+    assert set_active(fx, fx.a, fx.victim, True) == 200
+    while cc_status(fx.b.base, fx.victim) != 200 and time.monotonic() - t0 < 5:
+        time.sleep(0.01)
+
+
 def phase_lost_notices(fx, args):
     """Every LISTEN backend terminated from PostgreSQL, then a change on A; B must still
     refuse within a second."""
@@ -499,18 +516,10 @@ def phase_lost_notices(fx, args):
         killed = fx.pg.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                            "WHERE query ILIKE 'LISTEN%'")
         time.sleep(offset)
-        t0 = time.monotonic()
-        assert set_active(fx, fx.a, fx.victim, False) == 200
-        while cc_status(fx.b.base, fx.victim) == 200:
-            if time.monotonic() - t0 > 5:
-                break
-            time.sleep(0.01)
+        seen = disable_until_refused_on_b(fx)
         delays.append({"listen_backends_killed": int(killed), "change_after_s": offset,
-                       "seen_on_B_after_s": round(time.monotonic() - t0, 3)})
-        assert set_active(fx, fx.a, fx.victim, True) == 200
-        t1 = time.monotonic()
-        while cc_status(fx.b.base, fx.victim) != 200 and time.monotonic() - t1 < 5:
-            time.sleep(0.01)
+                       "seen_on_B_after_s": round(seen, 3)})
+        enable_until_served_on_b(fx)
     return {"rounds": delays,
             "worst_s": max(d["seen_on_B_after_s"] for d in delays)}
 
@@ -528,23 +537,14 @@ def phase_silent_listener(fx, args):
         os.kill(pid, signal.SIGSTOP)
         try:
             time.sleep(offset)
-            t0 = time.monotonic()
-            assert set_active(fx, fx.a, fx.victim, False) == 200
-            while cc_status(fx.b.base, fx.victim) == 200:
-                if time.monotonic() - t0 > 5:
-                    break
-                time.sleep(0.01)
-            seen = time.monotonic() - t0
+            seen = disable_until_refused_on_b(fx)
             # Storage answers: the other apps still get tokens on B.
             others = collections.Counter(cc_status(fx.b.base, app) for app in fx.writables[:4])
         finally:
             os.kill(pid, signal.SIGCONT)
         rounds.append({"stopped_before_change_s": offset, "seen_on_B_after_s": round(seen, 3),
                        "other_apps_on_B": dict(others)})
-        assert set_active(fx, fx.a, fx.victim, True) == 200
-        t1 = time.monotonic()
-        while cc_status(fx.b.base, fx.victim) != 200 and time.monotonic() - t1 < 5:
-            time.sleep(0.01)
+        enable_until_served_on_b(fx)
     return {"rounds": rounds, "worst_s": max(r["seen_on_B_after_s"] for r in rounds)}
 
 

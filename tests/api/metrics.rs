@@ -4,8 +4,8 @@
 
 use crate::attacker::BEHIND_PROXY;
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
-use crate::oauth_helpers::{AppCredentials, register, token};
+use crate::helpers::{Backend, spawn_app, spawn_app_with};
+use crate::oauth_helpers::{AppCredentials, Target, register, token};
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
 
@@ -16,8 +16,12 @@ both_backends!(
 
 const CC: [(&str, &str); 1] = [("grant_type", "client_credentials")];
 
-async fn scrape(app: &TestApp, url: &str, bearer: Option<&str>) -> (StatusCode, String) {
-    let mut req = app.client.get(url);
+pub(crate) async fn scrape(
+    app: &impl Target,
+    url: &str,
+    bearer: Option<&str>,
+) -> (StatusCode, String) {
+    let mut req = app.http().get(url);
     if let Some(b) = bearer {
         req = req.bearer_auth(b);
     }
@@ -27,7 +31,7 @@ async fn scrape(app: &TestApp, url: &str, bearer: Option<&str>) -> (StatusCode, 
 }
 
 /// The value of the sample `line_start` (a metric with its labels), if present.
-fn value(text: &str, line_start: &str) -> Option<f64> {
+pub(crate) fn value(text: &str, line_start: &str) -> Option<f64> {
     text.lines()
         .find(|l| l.starts_with(line_start))
         .and_then(|l| l.rsplit(' ').next())

@@ -3,6 +3,7 @@
 //! second.
 
 use crate::helpers::{Backend, Node, PORTICO, require_postgres, spawn_app_with};
+use crate::metrics::{scrape, value};
 use crate::oauth_helpers::*;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -257,21 +258,8 @@ async fn a_node_that_stops_hearing_notices_answers_from_storage() {
     // The operator sees it: the quarter seconds B answered from storage are counted.
     let start = Instant::now();
     loop {
-        let metrics = b
-            .client
-            .get(b.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let lapses = metrics
-            .lines()
-            .find_map(|l| l.strip_prefix("portico_change_notice_lease_lapses_total "))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .unwrap_or(0.0);
-        if lapses >= 1.0 {
+        let (_, metrics) = scrape(&b, &b.url("/metrics"), None).await;
+        if value(&metrics, "portico_change_notice_lease_lapses_total ").unwrap_or(0.0) >= 1.0 {
             break;
         }
         assert!(

@@ -299,9 +299,24 @@ impl Directory {
         K: Eq + Hash + Clone,
         V: Clone,
     {
-        // Outside the lease (see `ChangeNotices::notices_current`) nothing cached answers and
-        // nothing loaded is kept: a change this node may not hear of could follow the load.
-        let current = self.store.notices_current();
+        self.cached_as_of(self.store.notices_current(), cache, key, load)
+            .await
+    }
+
+    /// [`Self::cached`] with the lease already read (`current`, see
+    /// `ChangeNotices::notices_current`): outside it nothing cached answers and nothing loaded
+    /// is kept, since a change this node may not hear of could follow the load.
+    async fn cached_as_of<K, V>(
+        &self,
+        current: bool,
+        cache: &Cache<K, V>,
+        key: K,
+        load: impl Future<Output = OAuthResult<Option<V>>>,
+    ) -> OAuthResult<Option<V>>
+    where
+        K: Eq + Hash + Clone,
+        V: Clone,
+    {
         if current && let Some(v) = cache.get(&key) {
             crate::telemetry::cache_lookup(cache.name, true);
             return Ok(Some(v));
@@ -320,10 +335,9 @@ impl Directory {
 
     /// The app with this Key, if registered.
     pub async fn client(&self, id: AppId) -> OAuthResult<Option<Arc<ClientEntry>>> {
-        let remembered = (!self.store.notices_current())
-            .then(|| self.apps.get(&id))
-            .flatten();
-        self.cached(&self.apps, id, async {
+        let current = self.store.notices_current();
+        let remembered = (!current).then(|| self.apps.get(&id)).flatten();
+        self.cached_as_of(current, &self.apps, id, async {
             let (app, secrets) = (
                 self.store.app(id).await?,
                 self.store.client_secrets(id).await?,

@@ -152,20 +152,10 @@ impl Params {
     /// Parses `application/x-www-form-urlencoded` bytes (a body or a query string).
     pub fn parse(bytes: &[u8]) -> OAuthResult<Self> {
         let pairs = read_pairs(bytes, FormLimits::OAUTH)?;
-        // A few pairs (the usual case) are compared directly; many go through a set, so the
-        // check stays linear whatever a client sends.
-        if pairs.len() <= 8 {
-            for (i, (k, _)) in pairs.iter().enumerate() {
-                if !REPEATABLE.contains(&k.as_str()) && pairs[..i].iter().any(|(p, _)| p == k) {
-                    return Err(FormError::Repeated(k.clone()).into());
-                }
-            }
-        } else {
-            let mut seen = HashSet::with_capacity(pairs.len());
-            for (k, _) in &pairs {
-                if !seen.insert(k.as_str()) && !REPEATABLE.contains(&k.as_str()) {
-                    return Err(FormError::Repeated(k.clone()).into());
-                }
+        let mut seen = HashSet::with_capacity(pairs.len());
+        for (k, _) in &pairs {
+            if !seen.insert(k.as_str()) && !REPEATABLE.contains(&k.as_str()) {
+                return Err(FormError::Repeated(k.clone()).into());
             }
         }
         Ok(Self(
@@ -226,7 +216,7 @@ mod tests {
             read_pairs(b"s=%ff", FormLimits::OAUTH),
             Err(FormError::Encoding)
         );
-        // Repeats are found among a few pairs and among many.
+        // Repeats are found among few pairs and many.
         let many: Vec<String> = (0..12).map(|i| format!("p{i}=v")).collect();
         let repeated = format!("{}&p3=w", many.join("&"));
         let e = Params::parse(repeated.as_bytes()).unwrap_err();
